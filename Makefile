@@ -1,0 +1,51 @@
+# TinyTrail developer entry points. `make run` and `make test` are the README's two set-up commands.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTHON ?= python3
+
+.PHONY: install install-test run test lint typecheck pytest bench clean browser-deps
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e .
+	touch $@
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+# Debian's Chromium for the browser tests; installed only when we are root and it is missing.
+browser-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "note: chromium missing and not root; browser tests will be skipped"; fi; \
+	fi
+
+run: install
+	$(VENV)/bin/tinytrail serve
+
+lint: install-test
+	$(VENV)/bin/ruff check tinytrail tests bench
+	$(VENV)/bin/ruff format --check tinytrail tests bench
+
+typecheck: install-test
+	$(VENV)/bin/mypy
+
+pytest: install-test browser-deps
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck pytest
+
+bench: install-test
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

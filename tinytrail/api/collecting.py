@@ -1,0 +1,61 @@
+"""What every collector endpoint shares: CORS, custom props, handing hits to the pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+
+from tinytrail.errors import InvalidInput
+from tinytrail.ingest.model import Hit
+from tinytrail.ingest.pipeline import Outcome
+from tinytrail.runtime import Runtime
+
+MAX_PROPS = 30
+MAX_PROP_KEY = 300
+MAX_PROP_VALUE = 2000
+
+
+def cors_headers(request: Request) -> dict[str, str]:
+    """Collectors are called from any site's pages; echo the origin (credentials never used)."""
+    origin = request.headers.get("origin")
+    headers = {"Vary": "Origin", "Access-Control-Allow-Credentials": "true"}
+    headers["Access-Control-Allow-Origin"] = origin or "*"
+    return headers
+
+
+def decode_props(value: Any, field: str) -> dict[str, str]:
+    """Custom properties as strings: scalars kept, nested values JSON-encoded, blanks dropped."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{field} must be an object")
+    props: dict[str, str] = {}
+    for key, raw in value.items():
+        if raw is None or raw == "":
+            continue
+        if len(key) > MAX_PROP_KEY:
+            raise InvalidInput(f"{field}: keys must be at most {MAX_PROP_KEY} characters")
+        if isinstance(raw, str):
+            text = raw
+        elif isinstance(raw, bool):
+            text = "true" if raw else "false"
+        elif isinstance(raw, int | float):
+            text = str(raw)
+        else:
+            text = msgspec.json.encode(raw).decode()
+        if len(text) > MAX_PROP_VALUE:
+            raise InvalidInput(f"{field}: values must be at most {MAX_PROP_VALUE} characters")
+        props[key] = text
+        if len(props) > MAX_PROPS:
+            raise InvalidInput(f"{field}: at most {MAX_PROPS} properties per event")
+    return props
+
+
+async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:
+    """Run hits through the pipeline; return once counted events are durable in the log."""
+    result = runtime.ingestor.ingest(hits)
+    if any(outcome is Outcome.ACCEPTED for outcome in result.outcomes):
+        await runtime.wal.wait(result.ticket)
+    return result.outcomes

@@ -1,0 +1,192 @@
+"""Plausible's Events API, `POST /api/event`, so the official tracker can point at us.
+
+Same pipeline as every collector. Plausible answers 202 for accepted *and* silently dropped
+events (dropped ones carry `x-plausible-dropped`), and 400 `{"errors": {field: [msg]}}` for
+requests it cannot read (plausible-reference.md section 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from tinytrail.api.collecting import accept, cors_headers, decode_props
+from tinytrail.api.http import JSON, BodyTooLarge, client_ip, decode_json, read_body
+from tinytrail.errors import InvalidInput
+from tinytrail.ingest.model import ENGAGEMENT, Hit
+from tinytrail.ingest.pipeline import Outcome
+from tinytrail.ingest.urls import split_url
+from tinytrail.runtime import Runtime
+
+MAX_URL_BYTES = 2000
+MAX_NAME = 120
+MAX_ENGAGEMENT_MS = 30 * 24 * 3600 * 1000
+
+
+class FieldError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _errors(field: str, message: str, status: int = 400) -> JSON:
+    return JSON({"errors": {field: [message]}}, status_code=status)
+
+
+async def event_preflight(request: Request) -> Response:
+    headers = cors_headers(request)
+    headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    headers["Access-Control-Allow-Headers"] = "Content-Type"
+    return Response(status_code=204, headers=headers)
+
+
+async def post_event(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    cors = cors_headers(request)
+    ip = client_ip(request, runtime.settings.trusted_proxies)
+    verdict = runtime.limiter.check("events", ip, runtime.settings.rate_limit_events)
+    if not verdict.allowed:
+        response = _errors("request", "Too many requests", 429)
+        response.headers.update({**cors, "Retry-After": str(verdict.reset_after)})
+        return response
+    try:
+        body = await read_body(request, runtime.settings.max_body_bytes)
+    except BodyTooLarge:
+        return _errors("request", "Request body is too large", 413)
+    try:
+        payload = decode_json(body)
+        if not isinstance(payload, dict):
+            raise ValueError
+    except Exception:
+        return _errors("request", "Unable to parse request body as json")
+    try:
+        hits = _decode(payload, request, runtime, ip)
+    except FieldError as exc:
+        response = _errors(exc.field, exc.message)
+        response.headers.update(cors)
+        return response
+    outcomes = await accept(runtime, hits) if hits else []
+    dropped = sum(1 for o in outcomes if o is not Outcome.ACCEPTED) + _unknown_domains(request)
+    headers = dict(cors)
+    if dropped:
+        headers["x-plausible-dropped"] = str(dropped)
+    return PlainTextResponse("ok", status_code=202, headers=headers)
+
+
+def _unknown_domains(request: Request) -> int:
+    return int(getattr(request.state, "unknown_domains", 0))
+
+
+def _first(payload: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in payload:
+            return payload[name]
+    return None
+
+
+def _decode(payload: dict[str, Any], request: Request, runtime: Runtime, ip: str) -> list[Hit]:
+    name = _first(payload, "n", "name")
+    if isinstance(name, int) and not isinstance(name, bool):
+        name = str(name)
+    if not isinstance(name, str) or not name.strip():
+        raise FieldError("event_name", "can't be blank")
+    if len(name) > MAX_NAME:
+        raise FieldError("event_name", f"should be at most {MAX_NAME} character(s)")
+    url = _first(payload, "u", "url")
+    if not isinstance(url, str) or not url.strip():
+        raise FieldError("url", "is required")
+    if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES:
+        raise FieldError("url", f"must be at most {MAX_URL_BYTES} bytes")
+    if url.strip().lower().startswith("data:"):
+        raise FieldError("url", "is invalid")
+    page = split_url(url, hash_mode=bool(_first(payload, "h", "hashMode")))
+    domain_field = _first(payload, "d", "domain")
+    if domain_field is None:
+        domains = [page.hostname]
+    elif not isinstance(domain_field, str) or not domain_field.strip():
+        raise FieldError("domain", "can't be blank")
+    else:
+        domains = [d.strip().lower().removeprefix("www.") for d in domain_field.split(",")]
+    referrer = _first(payload, "r", "referrer")
+    props_raw = _first(payload, "p", "props", "m", "meta")
+    if isinstance(props_raw, str):
+        try:
+            props_raw = decode_json(props_raw.encode())
+        except Exception:
+            props_raw = None
+    try:
+        props = decode_props(props_raw if isinstance(props_raw, dict) else None, "props")
+    except InvalidInput as exc:
+        raise FieldError("props", exc.message) from exc
+    scroll_depth, engagement_ms = _engagement(payload, name)
+    amount, currency = _revenue(_first(payload, "$", "revenue"))
+    interactive = _first(payload, "i", "interactive")
+    hits: list[Hit] = []
+    unknown = 0
+    for domain in domains:
+        site = runtime.sites.by_domain(domain) if domain else None
+        if site is None:
+            unknown += 1
+            continue
+        hits.append(
+            Hit(
+                site_id=site.id,
+                name=name.strip(),
+                timestamp=runtime.clock(),
+                hostname=page.hostname or "(none)",
+                pathname=page.pathname,
+                ip=ip,
+                user_agent=request.headers.get("user-agent", ""),
+                referrer=referrer[:MAX_URL_BYTES] if isinstance(referrer, str) else "",
+                params=page.params,
+                props=props,
+                revenue_amount=amount,
+                revenue_currency=currency,
+                interactive=interactive is not False,
+                scroll_depth=scroll_depth,
+                engagement_ms=engagement_ms,
+            )
+        )
+    request.state.unknown_domains = unknown
+    return hits
+
+
+def _engagement(payload: dict[str, Any], name: str) -> tuple[int | None, int | None]:
+    depth, engaged = _integer(payload.get("sd")), _integer(payload.get("e"))
+    scroll = min(depth, 100) if depth is not None and depth >= 0 else None
+    time_ms = engaged if engaged is not None and 0 <= engaged < MAX_ENGAGEMENT_MS else None
+    if name == ENGAGEMENT and scroll is None and time_ms is None:
+        raise FieldError(
+            "event_name",
+            "engagement event requires a valid integer value for at least one of 'sd' or 'e' "
+            "fields",
+        )
+    return scroll, time_ms
+
+
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _revenue(value: Any) -> tuple[float | None, str]:
+    """Plausible silently discards invalid revenue rather than rejecting the event."""
+    if not isinstance(value, dict):
+        return None, ""
+    currency = value.get("currency")
+    amount = value.get("amount")
+    if isinstance(amount, str):
+        try:
+            amount = float(amount)
+        except ValueError:
+            return None, ""
+    if (
+        not isinstance(currency, str)
+        or len(currency) != 3
+        or not currency.isalpha()
+        or isinstance(amount, bool)
+        or not isinstance(amount, int | float)
+    ):
+        return None, ""
+    return float(amount), currency.upper()

@@ -1,0 +1,33 @@
+"""Every URL the server answers, in one list."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from tinytrail.api import system
+from tinytrail.api.plausible import events as plausible_events
+from tinytrail.api.tinytrail import admin, collect, websites
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/health", system.health, methods=["GET"]),
+        Route("/js/tracker.js", system.tracker_js, methods=["GET"]),
+        # TinyTrail API
+        Route("/api/v1/collect", collect.collect, methods=["POST"]),
+        Route("/api/v1/collect", collect.collect_preflight, methods=["OPTIONS"]),
+        Route("/api/v1/accounts", admin.list_accounts, methods=["GET"]),
+        Route("/api/v1/accounts", admin.create_account, methods=["POST"]),
+        Route("/api/v1/accounts/{id}", admin.delete_account, methods=["DELETE"]),
+        Route("/api/v1/users", admin.list_users, methods=["GET"]),
+        Route("/api/v1/users", admin.create_user, methods=["POST"]),
+        Route("/api/v1/users/{id}/api-key", admin.user_api_key, methods=["GET"]),
+        Route("/api/v1/users/{id}", admin.delete_user, methods=["DELETE"]),
+        Route("/api/v1/websites", websites.list_websites, methods=["GET"]),
+        Route("/api/v1/websites", websites.create_website, methods=["POST"]),
+        Route("/api/v1/websites/{id}", websites.update_website, methods=["PATCH"]),
+        Route("/api/v1/websites/{id}", websites.delete_website, methods=["DELETE"]),
+        # Plausible Events API
+        Route("/api/event", plausible_events.post_event, methods=["POST"]),
+        Route("/api/event", plausible_events.event_preflight, methods=["OPTIONS"]),
+    ]

@@ -1,0 +1,114 @@
+"""`POST /api/v1/collect`: the TinyTrail tracker's endpoint (public, rate-limited per IP)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinytrail.api.collecting import accept, cors_headers, decode_props
+from tinytrail.api.http import JSON, BodyTooLarge, client_ip, decode_json, read_body
+from tinytrail.api.tinytrail.envelope import failure, render_error, runtime_of
+from tinytrail.errors import InvalidInput
+from tinytrail.ingest.model import PAGEVIEW, TINYTRAIL_PAGE_VIEW, Hit
+from tinytrail.ingest.pipeline import Outcome
+from tinytrail.ingest.urls import clean_path, split_url
+
+_STRING_FIELDS = ("referrer", "utm_source", "utm_medium", "utm_campaign")
+MAX_URL = 2000
+MAX_NAME = 120
+
+
+async def collect_preflight(request: Request) -> Response:
+    headers = cors_headers(request)
+    headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    headers["Access-Control-Allow-Headers"] = "Content-Type"
+    headers["Access-Control-Max-Age"] = "86400"
+    return Response(status_code=204, headers=headers)
+
+
+async def collect(request: Request) -> Response:
+    runtime = runtime_of(request)
+    cors = cors_headers(request)
+    ip = client_ip(request, runtime.settings.trusted_proxies)
+    verdict = runtime.limiter.check("collect", ip, runtime.settings.rate_limit_collect)
+    if not verdict.allowed:
+        return failure(
+            "RATE_LIMITED",
+            "Too many events from this address, retry later",
+            {**cors, "Retry-After": str(verdict.reset_after)},
+        )
+    try:
+        body = await read_body(request, runtime.settings.max_body_bytes)
+        if "json" not in request.headers.get("content-type", "").lower():
+            raise InvalidInput("Content-Type must be application/json")
+        try:
+            payload = decode_json(body)
+        except Exception as exc:
+            raise InvalidInput("Malformed JSON body") from exc
+        hit = _decode(payload, request, ip)
+    except (InvalidInput, BodyTooLarge) as exc:
+        response = render_error(exc)
+        response.headers.update(cors)
+        return response
+    if hit is None:
+        return Response(status_code=204, headers=cors)
+    outcomes = await accept(runtime, [hit])
+    if outcomes[0] is Outcome.ACCEPTED:
+        return JSON({"status": "accepted"}, status_code=202, headers=cors)
+    return Response(status_code=204, headers=cors)
+
+
+def _decode(payload: Any, request: Request, ip: str) -> Hit | None:
+    """A Hit, None for a silent drop (unknown website), or InvalidInput saying what is wrong."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("The JSON body must be an object")
+    for name in ("website_id", "event_type", "url", "path"):
+        if name not in payload or payload[name] is None:
+            raise InvalidInput(f"{name} is required")
+        if not isinstance(payload[name], str):
+            raise InvalidInput(f"{name} must be a string")
+    for name in _STRING_FIELDS:
+        if payload.get(name) is not None and not isinstance(payload[name], str):
+            raise InvalidInput(f"{name} must be a string")
+    for name in ("screen_width", "screen_height"):
+        value = payload.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidInput(f"{name} must be a number")
+    event_type = payload["event_type"].strip()
+    if not event_type or len(event_type) > MAX_NAME:
+        raise InvalidInput(f"event_type must be 1 to {MAX_NAME} characters")
+    url, path = payload["url"], payload["path"]
+    if len(url) > MAX_URL or len(path) > MAX_URL:
+        raise InvalidInput(f"url and path must be at most {MAX_URL} characters")
+    props = decode_props(payload.get("properties"), "properties")
+    try:
+        website_uuid = str(uuid.UUID(payload["website_id"]))
+    except ValueError:
+        return None  # the spec's silent drop for an invalid website_id
+    runtime = runtime_of(request)
+    site = runtime.sites.by_uuid(website_uuid)
+    if site is None:
+        return None
+    page = split_url(url)
+    width = payload.get("screen_width")
+    return Hit(
+        site_id=site.id,
+        name=PAGEVIEW if event_type == TINYTRAIL_PAGE_VIEW else event_type,
+        timestamp=runtime.clock(),
+        hostname=page.hostname or site.domain,
+        pathname=clean_path(path),
+        ip=ip,
+        user_agent=request.headers.get("user-agent", ""),
+        referrer=(payload.get("referrer") or "")[:MAX_URL],
+        params=page.params,
+        utm_overrides={
+            k: payload[k][:500]
+            for k in ("utm_source", "utm_medium", "utm_campaign")
+            if payload.get(k)
+        },
+        screen_width=int(width) if width is not None and 0 <= width < 100_000 else 0,
+        props=props,
+    )

@@ -1,0 +1,70 @@
+"""create_app(settings): the ASGI application. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinytrail.api.http import JSON
+from tinytrail.api.routes import routes
+from tinytrail.jobs import run_jobs
+from tinytrail.runtime import Runtime
+from tinytrail.settings import Settings
+from tinytrail.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    clock: Callable[[], datetime] = utcnow,
+    runtime: Runtime | None = None,
+) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rt = runtime or Runtime(settings, clock)
+        app.state.runtime = rt
+        rt.start()
+        jobs = asyncio.create_task(run_jobs(rt))
+        try:
+            yield
+        finally:
+            jobs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await jobs
+            rt.stop()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _unexpected},
+    )
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods, in the TinyTrail envelope."""
+    assert isinstance(exc, HTTPException)
+    code = {404: "NOT_FOUND", 405: "INVALID_PAYLOAD"}.get(exc.status_code, "INTERNAL_ERROR")
+    message = "Not found" if exc.status_code == 404 else str(exc.detail)
+    return JSON(
+        {"status": "error", "error": {"code": code, "message": message}},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return JSON(
+        {"status": "error", "error": {"code": "INTERNAL_ERROR", "message": "Internal error"}},
+        status_code=500,
+    )

@@ -1,0 +1,209 @@
+"""The one ingestion pipeline every collector feeds.
+
+A decoded `Hit` runs through named steps (the TinyTrail collect spec's processing order),
+becomes an `Event`, joins or starts a visit, and is appended to the write-ahead log. The raw IP
+and User-Agent are used here and dropped with the `Hit`.
+
+All mutation of visit state happens under one lock, so collectors on the event loop and imports
+on worker threads can share it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+
+import msgspec
+
+from tinytrail import privacy
+from tinytrail.ingest import sources
+from tinytrail.ingest.bots import is_bot
+from tinytrail.ingest.geo import GeoLocator
+from tinytrail.ingest.model import ENGAGEMENT, NON_INTERACTIVE, Event, Hit
+from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, start_visit
+from tinytrail.ingest.sites import SiteRules, SitesCache
+from tinytrail.ingest.urls import CLICK_IDS
+from tinytrail.ingest.useragent import parse_agent
+from tinytrail.ingest.wal import WriteAheadLog
+from tinytrail.timeutil import to_us
+
+UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+
+
+class Outcome(Enum):
+    ACCEPTED = "accepted"  # counted: answer 202
+    FLAGGED = "flagged"  # stored but flagged (bot, excluded traffic): answer 204
+    DROPPED = "dropped"  # not stored (unknown site): answer 204
+
+
+@dataclass
+class Accepted:
+    outcomes: list[Outcome]
+    ticket: int  # WAL ticket to await before answering; 0 when nothing was written
+
+
+class Ingestor:
+    def __init__(
+        self,
+        sites: SitesCache,
+        salts: privacy.SaltBook,
+        geo: GeoLocator,
+        visits: VisitBook,
+        wal: WriteAheadLog,
+        next_seq: int,
+    ) -> None:
+        self.sites = sites
+        self.salts = salts
+        self.geo = geo
+        self.visits = visits
+        self.wal = wal
+        self.lock = threading.Lock()
+        self._next_seq = next_seq
+        # Handed to the flusher: events and visits changed since its last run.
+        self.pending_events: list[Event] = []
+        self.touched: dict[int, Visit] = {}
+
+    def ingest(self, hits: list[Hit]) -> Accepted:
+        outcomes: list[Outcome] = []
+        events: list[Event] = []
+        with self.lock:
+            for hit in hits:
+                site = self.sites.by_id(hit.site_id)
+                if site is None:
+                    outcomes.append(Outcome.DROPPED)
+                    continue
+                event = self._enrich(hit, site)
+                self._assign_visit(event, hit, site)
+                events.append(event)
+                flagged = event.is_bot or event.is_excluded
+                outcomes.append(Outcome.FLAGGED if flagged else Outcome.ACCEPTED)
+            if not events:
+                return Accepted(outcomes, 0)
+            self.pending_events.extend(events)
+            ticket = self.wal.append(events)
+        return Accepted(outcomes, ticket)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _enrich(self, hit: Hit, site: SiteRules) -> Event:
+        agent = parse_agent(hit.user_agent)
+        utm = {name: hit.utm_overrides.get(name) or hit.params.get(name, "") for name in UTM_FIELDS}
+        # Plausible's tagged source: the first of utm_source, source, ref.
+        tagged = utm["utm_source"] or hit.params.get("source", "") or hit.params.get("ref", "")
+        ref_host, ref_clean = sources.clean_referrer(hit.referrer)
+        source = sources.referrer_source(ref_host, hit.hostname, tagged)
+        if ref_host == hit.hostname and not tagged:
+            ref_clean = ""  # self-referral: no acquisition data
+        click_id = next((p for p in CLICK_IDS if hit.params.get(p)), "")
+        channel = sources.channel(
+            source, utm["utm_medium"], utm["utm_source"], utm["utm_campaign"], click_id
+        )
+        location = self.geo.lookup(hit.ip)
+        self._next_seq += 1
+        return Event(
+            seq=self._next_seq,
+            site_id=site.id,
+            ts=to_us(hit.timestamp),
+            name=hit.name,
+            pathname=hit.pathname,
+            hostname=hit.hostname,
+            visitor_id=0,
+            session_id=0,
+            is_bot=hit.bot_hint or is_bot(hit.user_agent),
+            is_excluded=site.is_excluded(hit.ip),
+            referrer=ref_clean,
+            referrer_source=source,
+            channel=channel,
+            utm_source=utm["utm_source"][:500],
+            utm_medium=utm["utm_medium"][:500],
+            utm_campaign=utm["utm_campaign"][:500],
+            utm_content=utm["utm_content"][:500],
+            utm_term=utm["utm_term"][:500],
+            browser=agent.browser,
+            browser_version=agent.browser_version,
+            os=agent.os,
+            os_version=agent.os_version,
+            device=agent.device,
+            country=location.country,
+            region=location.region,
+            city=location.city,
+            screen_width=max(0, min(hit.screen_width, 65535)),
+            content_group=site.content_group(hit.pathname),
+            props=hit.props,
+            revenue_amount=hit.revenue_amount,
+            revenue_currency=hit.revenue_currency,
+            scroll_depth=hit.scroll_depth,
+            engagement_ms=hit.engagement_ms,
+            interactive=hit.interactive and hit.name not in NON_INTERACTIVE,
+        )
+
+    def _visitor_ids(self, hit: Hit, site: SiteRules) -> tuple[int, int]:
+        """Today's id and yesterday's (to continue a visit across the site's midnight)."""
+        local_day = hit.timestamp.astimezone(site.timezone).date()
+        identity = (
+            (hit.visitor_key, "") if hit.visitor_key is not None else (hit.ip, hit.user_agent)
+        )
+        today = privacy.visitor_id(self.salts.salt(local_day), *identity, site.id)
+        yesterday_salt = self.salts.salt(local_day - timedelta(days=1))
+        return today, privacy.visitor_id(yesterday_salt, *identity, site.id)
+
+    def _assign_visit(self, event: Event, hit: Hit, site: SiteRules) -> None:
+        today, yesterday = self._visitor_ids(hit, site)
+        event.visitor_id = today
+        visit = self.visits.find(site.id, (today, yesterday), event.ts)
+        if visit is None:
+            if event.name == ENGAGEMENT or event.name in NON_INTERACTIVE:
+                # A signal with no visit to belong to (the tab outlived the visit): kept, but
+                # it starts no visit of its own, as Plausible does for engagement events.
+                return
+            event.session_id = event.seq
+            visit = start_visit(event)
+            self.visits.open(visit)
+        else:
+            previous_id = visit.visitor_id
+            apply_event(visit, event)
+            self.visits.rekey(visit, previous_id)
+        self.touched[visit.session_id] = visit
+
+    def drop_sites(self, site_ids: set[int]) -> None:
+        with self.lock:
+            self.pending_events = [e for e in self.pending_events if e.site_id not in site_ids]
+            self.touched = {k: v for k, v in self.touched.items() if v.site_id not in site_ids}
+            self.visits.drop_sites(site_ids)
+
+    # -- hand-over to the flusher -----------------------------------------------------------
+
+    def take_pending(self, now_us: int) -> tuple[list[Event], list[Visit], list[Visit], int]:
+        """Events and visit snapshots to commit, the visits that just closed, the seq reached."""
+        with self.lock:
+            events, self.pending_events = self.pending_events, []
+            touched = [msgspec.structs.replace(v) for v in self.touched.values()]
+            self.touched = {}
+            closed = self.visits.expire(now_us)
+            return events, touched, closed, self._next_seq
+
+    def replay(self, events: list[Event]) -> list[Visit]:
+        """Re-apply logged events (already enriched and assigned) to the open visits."""
+        touched: dict[int, Visit] = {}
+        by_id = {v.session_id: v for v in self.visits.all()}
+        for event in events:
+            self._next_seq = max(self._next_seq, event.seq)
+            if event.session_id == 0:
+                continue
+            visit = by_id.get(event.session_id)
+            if visit is None:
+                visit = start_visit(event)
+                by_id[visit.session_id] = visit
+                self.visits.open(visit)
+            elif event.seq != visit.session_id:
+                previous_id = visit.visitor_id
+                apply_event(visit, event)
+                self.visits.rekey(visit, previous_id)
+            touched[visit.session_id] = visit
+        return list(touched.values())
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq

@@ -1,0 +1,304 @@
+"""Small repository functions over the metadata database.
+
+Every function opens its own short transaction. The returned ORM objects are detached
+(`expire_on_commit=False`), plain records for the API adapters to shape.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tinytrail.errors import InvalidInput, NotFound
+from tinytrail.meta import keys
+from tinytrail.meta.models import Account, ApiKey, Salt, Site, User
+
+ROLES = ("admin", "user")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _uuid() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as: the user behind an API key, and the key's scopes."""
+
+    user_id: str
+    account_id: str
+    role: str
+    key_id: str
+    scopes: tuple[str, ...] | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class MetaRepo:
+    def __init__(self, sessions: sessionmaker[Session], vault: keys.KeyVault) -> None:
+        self._sessions = sessions
+        self._vault = vault
+        # Called with the site's integer id after a site (or its account) is deleted, so the
+        # event store and caches can drop what hangs off it.
+        self.on_sites_deleted: list[Callable[[list[int]], None]] = []
+        self.on_sites_changed: list[Callable[[], None]] = []
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def list_accounts(self) -> list[Account]:
+        with self._sessions() as s:
+            return list(s.scalars(select(Account).order_by(Account.created_at, Account.id)))
+
+    def create_account(self, name: str) -> Account:
+        with self._sessions.begin() as s:
+            account = Account(id=_uuid(), name=name, created_at=_now())
+            s.add(account)
+        return account
+
+    def get_account(self, account_id: str) -> Account | None:
+        with self._sessions() as s:
+            return s.get(Account, account_id)
+
+    def delete_account(self, account_id: str) -> Account:
+        with self._sessions.begin() as s:
+            account = s.get(Account, account_id)
+            if account is None:
+                raise NotFound("Account not found")
+            site_ids = list(s.scalars(select(Site.id).where(Site.account_id == account_id)))
+            s.execute(delete(Account).where(Account.id == account_id))
+        self._sites_deleted(site_ids)
+        return account
+
+    # -- users and keys ---------------------------------------------------------------------
+
+    def list_users(self) -> list[User]:
+        with self._sessions() as s:
+            return list(s.scalars(select(User).order_by(User.created_at, User.id)))
+
+    def get_user(self, user_id: str) -> User | None:
+        with self._sessions() as s:
+            return s.get(User, user_id)
+
+    def create_user(self, account_id: str, role: str, email: str | None) -> tuple[User, str]:
+        if role not in ROLES:
+            raise InvalidInput("role must be 'admin' or 'user'")
+        with self._sessions.begin() as s:
+            if s.get(Account, account_id) is None:
+                raise InvalidInput("account_id does not name an existing account")
+            user = User(
+                id=_uuid(), account_id=account_id, role=role, email=email, created_at=_now()
+            )
+            s.add(user)
+            s.flush()
+            key = self._add_key(s, user.id, "default", None, primary=True)
+        return user, key
+
+    def create_admin(self, account_name: str, key: str | None) -> tuple[User, str]:
+        """The bootstrap admin of a new installation, optionally with an operator-chosen key."""
+        account = self.create_account(account_name)
+        with self._sessions.begin() as s:
+            user = User(id=_uuid(), account_id=account.id, role="admin", created_at=_now())
+            s.add(user)
+            s.flush()
+            plain = self._add_key(s, user.id, "bootstrap", None, primary=True, key=key)
+        return user, plain
+
+    def delete_user(self, user_id: str) -> User:
+        with self._sessions.begin() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFound("User not found")
+            s.execute(delete(User).where(User.id == user_id))
+        return user
+
+    def primary_key_of(self, user_id: str) -> str | None:
+        with self._sessions() as s:
+            sealed = s.scalar(
+                select(ApiKey.key_encrypted)
+                .where(ApiKey.user_id == user_id, ApiKey.is_primary.is_(True))
+                .limit(1)
+            )
+        return None if sealed is None else self._vault.open(sealed)
+
+    def create_api_key(
+        self, user_id: str, name: str, scopes: list[str] | None
+    ) -> tuple[ApiKey, str]:
+        with self._sessions.begin() as s:
+            plain = self._add_key(s, user_id, name, scopes, primary=False)
+            record = s.scalar(select(ApiKey).where(ApiKey.key_hash == keys.digest(plain)))
+            assert record is not None
+        return record, plain
+
+    def list_api_keys(self, user_id: str) -> list[ApiKey]:
+        with self._sessions() as s:
+            return list(
+                s.scalars(
+                    select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at)
+                )
+            )
+
+    def delete_api_key(self, user_id: str, key_id: str) -> ApiKey:
+        with self._sessions.begin() as s:
+            record = s.get(ApiKey, key_id)
+            if record is None or record.user_id != user_id:
+                raise NotFound("API key not found")
+            s.delete(record)
+        return record
+
+    def authenticate(self, plain_key: str) -> Principal | None:
+        if not plain_key or len(plain_key) > 200:
+            return None
+        with self._sessions() as s:
+            row = s.execute(
+                select(ApiKey.id, ApiKey.scopes, User.id, User.account_id, User.role)
+                .join(User, User.id == ApiKey.user_id)
+                .where(ApiKey.key_hash == keys.digest(plain_key))
+            ).first()
+        if row is None:
+            return None
+        key_id, scopes, user_id, account_id, role = row
+        return Principal(
+            user_id=user_id,
+            account_id=account_id,
+            role=role,
+            key_id=key_id,
+            scopes=None if scopes is None else tuple(scopes),
+        )
+
+    def _add_key(
+        self,
+        s: Session,
+        user_id: str,
+        name: str,
+        scopes: list[str] | None,
+        *,
+        primary: bool,
+        key: str | None = None,
+    ) -> str:
+        plain = key or keys.new_api_key()
+        s.add(
+            ApiKey(
+                id=_uuid(),
+                user_id=user_id,
+                name=name,
+                key_hash=keys.digest(plain),
+                key_encrypted=self._vault.seal(plain),
+                key_prefix=keys.display_prefix(plain),
+                scopes=scopes,
+                is_primary=primary,
+                created_at=_now(),
+            )
+        )
+        return plain
+
+    # -- sites ------------------------------------------------------------------------------
+
+    def list_sites(self, account_id: str | None = None) -> list[Site]:
+        with self._sessions() as s:
+            query = select(Site).order_by(Site.id)
+            if account_id is not None:
+                query = query.where(Site.account_id == account_id)
+            return list(s.scalars(query))
+
+    def get_site_by_uuid(self, site_uuid: str) -> Site | None:
+        with self._sessions() as s:
+            return s.scalar(select(Site).where(Site.uuid == site_uuid))
+
+    def get_site_by_domain(self, domain: str) -> Site | None:
+        with self._sessions() as s:
+            return s.scalar(select(Site).where(Site.domain == domain))
+
+    def create_site(self, account_id: str, domain: str, **fields: Any) -> Site:
+        try:
+            with self._sessions.begin() as s:
+                if s.get(Account, account_id) is None:
+                    raise InvalidInput("account_id does not name an existing account")
+                if s.scalar(select(Site.id).where(Site.domain == domain)) is not None:
+                    raise InvalidInput(f"domain {domain!r} is already taken")
+                site = Site(
+                    uuid=_uuid(),
+                    account_id=account_id,
+                    domain=domain,
+                    timezone=fields.get("timezone") or "Etc/UTC",
+                    content_groups=fields.get("content_groups") or [],
+                    excluded_ips=fields.get("excluded_ips") or [],
+                    created_at=_now(),
+                )
+                s.add(site)
+        except IntegrityError as exc:  # a concurrent create of the same domain
+            raise InvalidInput(f"domain {domain!r} is already taken") from exc
+        self._sites_changed()
+        return site
+
+    def update_site(self, site_id: int, **fields: Any) -> Site:
+        try:
+            with self._sessions.begin() as s:
+                site = s.get(Site, site_id)
+                if site is None:
+                    raise NotFound("Website not found")
+                domain = fields.get("domain")
+                if domain is not None and domain != site.domain:
+                    taken = s.scalar(select(Site.id).where(Site.domain == domain))
+                    if taken is not None:
+                        raise InvalidInput(f"domain {domain!r} is already taken")
+                for name, value in fields.items():
+                    if value is not None:
+                        setattr(site, name, value)
+        except IntegrityError as exc:
+            raise InvalidInput("domain is already taken") from exc
+        self._sites_changed()
+        return site
+
+    def delete_site(self, site_id: int) -> Site:
+        with self._sessions.begin() as s:
+            site = s.get(Site, site_id)
+            if site is None:
+                raise NotFound("Website not found")
+            s.delete(site)
+        self._sites_deleted([site_id])
+        return site
+
+    def _sites_deleted(self, site_ids: list[int]) -> None:
+        for hook in self.on_sites_deleted:
+            hook(site_ids)
+        self._sites_changed()
+
+    def _sites_changed(self) -> None:
+        for hook in self.on_sites_changed:
+            hook()
+
+    # -- salts ------------------------------------------------------------------------------
+
+    def get_or_create_salt(self, day: str, fresh: Callable[[], bytes]) -> bytes:
+        with self._sessions() as s:
+            row = s.get(Salt, day)
+            if row is not None:
+                return row.secret
+        try:
+            with self._sessions.begin() as s:
+                secret = fresh()
+                s.add(Salt(day=day, secret=secret))
+            return secret
+        except IntegrityError:
+            # Another thread created the same day first; use its salt.
+            with self._sessions() as s:
+                row = s.get(Salt, day)
+                assert row is not None
+                return row.secret
+
+    def delete_salts_before(self, day: str) -> int:
+        with self._sessions.begin() as s:
+            result = s.execute(delete(Salt).where(Salt.day < day))
+            return int(getattr(result, "rowcount", 0) or 0)

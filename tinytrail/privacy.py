@@ -1,0 +1,62 @@
+"""Cookie-less visitor identity: daily salts and salted visitor ids.
+
+A visitor id is HMAC-SHA256(salt, IP + User-Agent + site id), cut to 64 bits. There is one random
+salt per calendar date, and each event uses the salt of its site's *local* date, so ids change at
+the site's midnight and per-day unique visitors add up exactly over whole days (the rollups rely
+on it). The previous date's salt is kept just long enough to continue sessions across midnight,
+then deleted: after that nobody, us included, can link an id to an IP address again.
+
+The raw IP and User-Agent only ever live in memory, for the duration of one request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+# The earliest timezone (UTC+14) starts a date 14 h before UTC does, the latest (UTC-12) ends it
+# 12 h after; a salt must survive until the date *after* it has ended everywhere, because that
+# day's events look up the previous salt to continue sessions.
+_LATEST_OFFSET = timedelta(hours=12)
+
+
+class SaltBook:
+    """Salts by ISO date, created on first use and persisted through `load`."""
+
+    def __init__(self, load: Callable[[str, Callable[[], bytes]], bytes]) -> None:
+        self._load = load
+        self._cache: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def salt(self, day: date) -> bytes:
+        key = day.isoformat()
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._load(key, lambda: secrets.token_bytes(32))
+                self._cache[key] = cached
+            return cached
+
+    def forget_before(self, day: date) -> None:
+        with self._lock:
+            for key in [k for k in self._cache if k < day.isoformat()]:
+                del self._cache[key]
+
+
+def visitor_id(salt: bytes, ip: str, user_agent: str, site_id: int) -> int:
+    message = f"{ip}\x00{user_agent}\x00{site_id}".encode("utf-8", "surrogateescape")
+    digest = hmac.new(salt, message, hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def oldest_salt_needed(now: datetime) -> date:
+    """The earliest date whose salt may still be used: the previous date of the latest zone."""
+    latest_local_date = (now.astimezone(UTC) - _LATEST_OFFSET).date()
+    return latest_local_date - timedelta(days=1)

@@ -1,0 +1,92 @@
+"""Everything a running server owns, wired together once: stores, ingestion, limiter, jobs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import text
+
+from tinytrail import privacy
+from tinytrail.api.ratelimit import RateLimiter
+from tinytrail.ingest.flusher import Flusher, recover
+from tinytrail.ingest.geo import GeoLocator
+from tinytrail.ingest.pipeline import Ingestor
+from tinytrail.ingest.sessions import VisitBook
+from tinytrail.ingest.sites import SitesCache
+from tinytrail.ingest.wal import WriteAheadLog
+from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
+from tinytrail.meta.keys import KeyVault
+from tinytrail.meta.repo import MetaRepo
+from tinytrail.settings import Settings
+from tinytrail.storage.duckdb_store import DuckDBStore
+from tinytrail.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(settings.metadata_url)
+        migrate(self.engine)
+        self.repo = MetaRepo(
+            make_sessionmaker(self.engine), KeyVault(settings.data_dir / "secret.key")
+        )
+        self.salts = privacy.SaltBook(self.repo.get_or_create_salt)
+        self.geo = GeoLocator(settings.geoip_db)
+        self.sites = SitesCache(self.repo.list_sites)
+        self.store = DuckDBStore(settings.events_path)
+        self.wal = WriteAheadLog(settings.wal_dir, settings.wal_fsync)
+        visits = VisitBook(settings.session_timeout_min)
+        for visit in self.store.open_visits():
+            visits.open(visit)
+        self.ingestor = Ingestor(
+            self.sites, self.salts, self.geo, visits, self.wal, self.store.max_seq()
+        )
+        recover(self.store, self.ingestor, known_sites=self.sites.ids())
+        self.flusher = Flusher(self.store, self.ingestor, settings.flush_interval_ms)
+        self.limiter = RateLimiter(settings.rate_limits)
+        self.repo.on_sites_changed.append(self.sites.reload)
+        self.repo.on_sites_deleted.append(self._purge_sites)
+
+    def bootstrap_admin(self) -> str | None:
+        """On an empty installation, create the admin account and return its key (else None)."""
+        if self.repo.list_users():
+            return None
+        _, key = self.repo.create_admin("Admin", self.settings.admin_api_key or None)
+        return key
+
+    def start(self) -> None:
+        self.flusher.start()
+
+    def stop(self) -> None:
+        self.flusher.stop()
+        self.wal.close()
+        self.store.checkpoint()
+        self.store.close()
+        self.geo.close()
+        self.engine.dispose()
+
+    def healthy(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return self.store.ping() and self.flusher.healthy
+
+    def _purge_sites(self, site_ids: list[int]) -> None:
+        """A deleted site's events and visits go too, including those not yet flushed."""
+        self.sites.reload()
+        self.flusher.flush()
+        self.ingestor.drop_sites(set(site_ids))
+        self.store.delete_sites(site_ids)
+
+    def forget_old_salts(self) -> None:
+        oldest = privacy.oldest_salt_needed(self.clock())
+        self.repo.delete_salts_before(oldest.isoformat())
+        self.salts.forget_before(oldest)

@@ -1,0 +1,139 @@
+"""The embedded event store: one DuckDB file in the data folder, owned by this process.
+
+DuckDB allows a single process to open a file, so the server is the store's only owner: the
+flusher thread writes through one connection, queries run on cursors (one per worker thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tinytrail.ingest.model import Event
+from tinytrail.ingest.sessions import Visit
+from tinytrail.storage.arrow_batches import events_table, visits_table
+from tinytrail.storage.schema import DUCKDB_SCHEMA
+from tinytrail.timeutil import to_us
+
+log = logging.getLogger(__name__)
+
+
+class DuckDBStore:
+    dialect = "duckdb"
+
+    def __init__(self, path: Path, memory_limit: str = "1GB", threads: int = 2) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._con = duckdb.connect(
+            str(path), config={"memory_limit": memory_limit, "threads": threads}
+        )
+        self._con.execute(DUCKDB_SCHEMA)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def commit_batch(
+        self,
+        events: Sequence[Event],
+        touched: Sequence[Visit],
+        closed: Sequence[Visit],
+        max_seq: int,
+    ) -> None:
+        """Insert events, upsert running visits, move closed visits; one transaction."""
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN")
+            try:
+                if events:
+                    batch = events_table(events)  # noqa: F841 - read by name in the SQL
+                    con.execute("INSERT INTO events BY NAME SELECT * FROM batch")
+                changed = list({v.session_id: v for v in [*touched, *closed]}.values())
+                if changed:
+                    ids = [v.session_id for v in changed]
+                    con.execute(
+                        "DELETE FROM sessions_open WHERE session_id IN (SELECT unnest(?))", [ids]
+                    )
+                open_rows = [
+                    v for v in touched if v.session_id not in {c.session_id for c in closed}
+                ]
+                if open_rows:
+                    open_batch = visits_table(open_rows)  # noqa: F841
+                    con.execute("INSERT INTO sessions_open BY NAME SELECT * FROM open_batch")
+                if closed:
+                    closed_batch = visits_table(closed)  # noqa: F841
+                    con.execute("INSERT INTO sessions BY NAME SELECT * FROM closed_batch")
+                con.execute("INSERT OR REPLACE INTO ingest_state VALUES ('max_seq', ?)", [max_seq])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def delete_sites(self, site_ids: Sequence[int]) -> None:
+        with self._write_lock:
+            ids = list(site_ids)
+            self._con.execute("BEGIN")
+            for table in ("events", "sessions", "sessions_open"):
+                self._con.execute(f"DELETE FROM {table} WHERE site_id IN (SELECT unnest(?))", [ids])
+            self._con.execute("COMMIT")
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def max_seq(self) -> int:
+        row = (
+            self._cursor()
+            .execute(
+                "SELECT coalesce((SELECT value FROM ingest_state WHERE name = 'max_seq'), 0), "
+                "coalesce((SELECT max(seq) FROM events), 0)"
+            )
+            .fetchone()
+        )
+        assert row is not None
+        return max(int(row[0]), int(row[1]))
+
+    def open_visits(self) -> list[Visit]:
+        cursor = self._cursor()
+        cursor.execute("SELECT * FROM sessions_open")
+        names = [d[0] for d in cursor.description or []]
+        visits = []
+        for row in cursor.fetchall():
+            values = dict(zip(names, row, strict=True))
+            for key in ("start", "last_activity", "last_event"):
+                values[key] = to_us(values[key])
+            visits.append(Visit(**values))
+        return visits
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._cursor().execute(sql, list(params)).fetchall()
+
+    def fetch_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cursor = self._cursor().execute(sql, list(params))
+        names = [d[0] for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def ping(self) -> bool:
+        try:
+            self._cursor().execute("SELECT 1").fetchone()
+            return True
+        except duckdb.Error:
+            return False
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor: duckdb.DuckDBPyConnection | None = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._con.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            self._con.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._con.close()

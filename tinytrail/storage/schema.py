@@ -1,0 +1,78 @@
+"""The event store's tables, per backend (DuckDB now; ClickHouse joins behind the same names).
+
+`events` is append-only: one row per accepted event, visit attributes stamped on each row.
+Visits live in two tables with the same columns: `sessions` holds closed visits and is
+append-only too; `sessions_open` holds the visits still running, rewritten row by row as they
+change, small (the last half hour). Queries read `all_sessions`, the union of the two.
+Column types are the narrowest that hold the data: a site is a 4-byte integer, not a UUID,
+and strings are left to DuckDB's dictionary and FSST compression.
+"""
+
+from __future__ import annotations
+
+_VISIT_ATTRIBUTE_COLUMNS = """
+    is_bot BOOLEAN NOT NULL,
+    is_excluded BOOLEAN NOT NULL,
+    referrer VARCHAR NOT NULL,
+    referrer_source VARCHAR NOT NULL,
+    channel VARCHAR NOT NULL,
+    utm_source VARCHAR NOT NULL,
+    utm_medium VARCHAR NOT NULL,
+    utm_campaign VARCHAR NOT NULL,
+    utm_content VARCHAR NOT NULL,
+    utm_term VARCHAR NOT NULL,
+    browser VARCHAR NOT NULL,
+    browser_version VARCHAR NOT NULL,
+    os VARCHAR NOT NULL,
+    os_version VARCHAR NOT NULL,
+    device VARCHAR NOT NULL,
+    country VARCHAR NOT NULL,
+    region VARCHAR NOT NULL,
+    city UINTEGER NOT NULL,
+    screen_width USMALLINT NOT NULL"""
+
+_SESSION_COLUMNS = f"""
+    session_id UBIGINT NOT NULL,
+    site_id UINTEGER NOT NULL,
+    visitor_id UBIGINT NOT NULL,
+    start TIMESTAMP NOT NULL,
+    last_activity TIMESTAMP NOT NULL,
+    last_event TIMESTAMP NOT NULL,
+    pageviews UINTEGER NOT NULL,
+    events UINTEGER NOT NULL,
+    interactive_events UINTEGER NOT NULL,
+    is_bounce BOOLEAN NOT NULL,
+    entry_page VARCHAR NOT NULL,
+    exit_page VARCHAR NOT NULL,
+    entry_hostname VARCHAR NOT NULL,
+    exit_hostname VARCHAR NOT NULL,{_VISIT_ATTRIBUTE_COLUMNS}"""
+
+DUCKDB_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS events (
+    seq UBIGINT NOT NULL,
+    site_id UINTEGER NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    name VARCHAR NOT NULL,
+    pathname VARCHAR NOT NULL,
+    hostname VARCHAR NOT NULL,
+    visitor_id UBIGINT NOT NULL,
+    session_id UBIGINT NOT NULL,{_VISIT_ATTRIBUTE_COLUMNS},
+    content_group VARCHAR NOT NULL,
+    props MAP(VARCHAR, VARCHAR) NOT NULL,
+    revenue_amount DECIMAL(18, 3),
+    revenue_currency VARCHAR NOT NULL,
+    scroll_depth UTINYINT,
+    engagement_ms UINTEGER,
+    interactive BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions ({_SESSION_COLUMNS}
+);
+CREATE TABLE IF NOT EXISTS sessions_open ({_SESSION_COLUMNS}
+);
+CREATE OR REPLACE VIEW all_sessions AS
+    SELECT * FROM sessions UNION ALL SELECT * FROM sessions_open;
+CREATE TABLE IF NOT EXISTS ingest_state (
+    name VARCHAR PRIMARY KEY,
+    value UBIGINT NOT NULL
+);
+"""
