@@ -116,9 +116,7 @@ class Server:
 
     def visits(self) -> list[dict[str, Any]]:
         self.flush()
-        return self.runtime.store.fetch_dicts(
-            "SELECT * FROM all_sessions ORDER BY session_id"
-        )
+        return self.runtime.store.fetch_dicts("SELECT * FROM all_sessions ORDER BY session_id")
 
 
 def start_server(data_dir: Path, clock: Clock | None = None, **env: str) -> Iterator[Server]:
