@@ -11,7 +11,6 @@ The raw IP and User-Agent only ever live in memory, for the duration of one requ
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
@@ -52,8 +51,7 @@ class SaltBook:
 
 def visitor_id(salt: bytes, ip: str, user_agent: str, site_id: int) -> int:
     message = f"{ip}\x00{user_agent}\x00{site_id}".encode("utf-8", "surrogateescape")
-    digest = hmac.new(salt, message, hashlib.sha256).digest()
-    return int.from_bytes(digest[:8], "big")
+    return int.from_bytes(hmac.digest(salt, message, "sha256")[:8], "big")
 
 
 def oldest_salt_needed(now: datetime) -> date:

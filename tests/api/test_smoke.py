@@ -3,7 +3,9 @@ from tests.support import Server
 
 def test_collect_roundtrip(server: Server) -> None:
     key, site = server.tenant()
-    response = server.collect(site["id"], "/blog/post?utm_source=twitter", referrer="https://t.co/x")
+    response = server.collect(
+        site["id"], "/blog/post?utm_source=twitter", referrer="https://t.co/x"
+    )
     assert response.status_code == 202
     assert response.json() == {"status": "accepted"}
     [event] = server.events()

@@ -7,7 +7,6 @@ at a MaxMind or DB-IP City `.mmdb` file; when set, it answers all three.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,17 +31,16 @@ class GeoLocator:
         self.lookup = lru_cache(maxsize=50_000)(self._lookup)
 
     def _lookup(self, ip: str) -> Location:
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return UNKNOWN
-        if address.is_private or address.is_loopback or address.is_reserved:
-            return UNKNOWN
+        # Both readers answer "unknown" for private, reserved and malformed addresses, so no
+        # ipaddress parsing here: it would cost more than the lookup itself.
         if self._reader is not None:
             found = self._from_mmdb(ip)
             if found.country:
                 return found
-        code = iptocc.country_code(ip)
+        try:
+            code = iptocc.country_code(ip)
+        except (ValueError, TypeError):
+            return UNKNOWN
         if not code or code in {"ZZ", "XX"}:
             return UNKNOWN
         return Location(country=str(code).upper())

@@ -21,7 +21,7 @@ from tinytrail import privacy
 from tinytrail.ingest import sources
 from tinytrail.ingest.bots import is_bot
 from tinytrail.ingest.geo import GeoLocator
-from tinytrail.ingest.model import ENGAGEMENT, NON_INTERACTIVE, Event, Hit
+from tinytrail.ingest.model import NON_INTERACTIVE, Event, Hit
 from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, start_visit
 from tinytrail.ingest.sites import SiteRules, SitesCache
 from tinytrail.ingest.urls import CLICK_IDS
@@ -139,22 +139,23 @@ class Ingestor:
             interactive=hit.interactive and hit.name not in NON_INTERACTIVE,
         )
 
-    def _visitor_ids(self, hit: Hit, site: SiteRules) -> tuple[int, int]:
-        """Today's id and yesterday's (to continue a visit across the site's midnight)."""
-        local_day = hit.timestamp.astimezone(site.timezone).date()
-        identity = (
-            (hit.visitor_key, "") if hit.visitor_key is not None else (hit.ip, hit.user_agent)
-        )
-        today = privacy.visitor_id(self.salts.salt(local_day), *identity, site.id)
-        yesterday_salt = self.salts.salt(local_day - timedelta(days=1))
-        return today, privacy.visitor_id(yesterday_salt, *identity, site.id)
+    def _identity(self, hit: Hit) -> tuple[str, str]:
+        return (hit.visitor_key, "") if hit.visitor_key is not None else (hit.ip, hit.user_agent)
 
     def _assign_visit(self, event: Event, hit: Hit, site: SiteRules) -> None:
-        today, yesterday = self._visitor_ids(hit, site)
+        local_day = hit.timestamp.astimezone(site.timezone).date()
+        identity = self._identity(hit)
+        today = privacy.visitor_id(self.salts.salt(local_day), *identity, site.id)
         event.visitor_id = today
-        visit = self.visits.find(site.id, (today, yesterday), event.ts)
+        visit = self.visits.find(site.id, today, event.ts)
         if visit is None:
-            if event.name == ENGAGEMENT or event.name in NON_INTERACTIVE:
+            # Across the site's midnight the id changes with the salt: the visit, if any, is
+            # filed under yesterday's id. Computed only on a miss, to keep the hot path short.
+            yesterday_salt = self.salts.salt(local_day - timedelta(days=1))
+            yesterday = privacy.visitor_id(yesterday_salt, *identity, site.id)
+            visit = self.visits.find(site.id, yesterday, event.ts)
+        if visit is None:
+            if event.name in NON_INTERACTIVE:
                 # A signal with no visit to belong to (the tab outlived the visit): kept, but
                 # it starts no visit of its own, as Plausible does for engagement events.
                 return

@@ -126,11 +126,10 @@ class VisitBook:
     def __len__(self) -> int:
         return len(self._open)
 
-    def find(self, site_id: int, visitor_ids: tuple[int, ...], ts: int) -> Visit | None:
-        for visitor_id in visitor_ids:
-            visit = self._open.get((site_id, visitor_id))
-            if visit is not None and continues(visit, ts, self.timeout_min):
-                return visit
+    def find(self, site_id: int, visitor_id: int, ts: int) -> Visit | None:
+        visit = self._open.get((site_id, visitor_id))
+        if visit is not None and continues(visit, ts, self.timeout_min):
+            return visit
         return None
 
     def open(self, visit: Visit) -> None:

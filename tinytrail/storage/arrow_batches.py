@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
 import pyarrow as pa
 
 from tinytrail.ingest.model import EVENT_FIELDS, Event
@@ -44,19 +45,22 @@ _VISIT_TYPES: dict[str, pa.DataType] = {
 }
 
 
-def events_table(events: Sequence[Event]) -> pa.Table:
-    columns = []
-    for name in EVENT_FIELDS:
-        values = [getattr(e, name) for e in events]
+def _table(
+    rows: Sequence[msgspec.Struct], names: tuple[str, ...], types: dict[str, pa.DataType]
+) -> pa.Table:
+    # Transposing tuples with zip(*) runs in C: far cheaper than a getattr per cell.
+    columns = zip(*(msgspec.structs.astuple(row) for row in rows), strict=True)
+    arrays = []
+    for name, values in zip(names, columns, strict=True):
         if name == "props":
-            values = [list(v.items()) for v in values]
-        columns.append(pa.array(values, type=_EVENT_TYPES.get(name, pa.string())))
-    return pa.Table.from_arrays(columns, names=list(EVENT_FIELDS))
+            values = tuple(list(v.items()) for v in values)
+        arrays.append(pa.array(values, type=types.get(name, pa.string())))
+    return pa.Table.from_arrays(arrays, names=list(names))
+
+
+def events_table(events: Sequence[Event]) -> pa.Table:
+    return _table(events, EVENT_FIELDS, _EVENT_TYPES)
 
 
 def visits_table(visits: Sequence[Visit]) -> pa.Table:
-    columns = [
-        pa.array([getattr(v, name) for v in visits], type=_VISIT_TYPES.get(name, pa.string()))
-        for name in VISIT_FIELDS
-    ]
-    return pa.Table.from_arrays(columns, names=list(VISIT_FIELDS))
+    return _table(visits, VISIT_FIELDS, _VISIT_TYPES)
