@@ -48,7 +48,7 @@ class Runtime:
             self.sites, self.salts, self.geo, visits, self.wal, self.store.max_seq()
         )
         recover(self.store, self.ingestor, known_sites=self.sites.ids())
-        self.flusher = Flusher(self.store, self.ingestor, settings.flush_interval_ms)
+        self.flusher = Flusher(self.store, self.ingestor, settings.flush_interval_ms, clock)
         self.limiter = RateLimiter(settings.rate_limits)
         self.repo.on_sites_changed.append(self.sites.reload)
         self.repo.on_sites_deleted.append(self._purge_sites)

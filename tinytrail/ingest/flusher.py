@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime
 
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.pipeline import Ingestor
@@ -43,8 +45,15 @@ def recover(store: DuckDBStore, ingestor: Ingestor, known_sites: set[int]) -> in
 
 
 class Flusher:
-    def __init__(self, store: DuckDBStore, ingestor: Ingestor, interval_ms: int) -> None:
+    def __init__(
+        self,
+        store: DuckDBStore,
+        ingestor: Ingestor,
+        interval_ms: int,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.store = store
+        self.clock = clock
         self.ingestor = ingestor
         self.interval = max(interval_ms, 10) / 1000
         self.healthy = True
@@ -68,7 +77,7 @@ class Flusher:
     def flush(self) -> int:
         """Commit everything accepted so far; returns the number of events written."""
         with self._lock:
-            events, touched_list, closed, max_seq = self.ingestor.take_pending(to_us(utcnow()))
+            events, touched_list, closed, max_seq = self.ingestor.take_pending(to_us(self.clock()))
             touched = {v.session_id: v for v in touched_list}
             if self._carry is not None:
                 old_events, old_touched, old_closed = self._carry

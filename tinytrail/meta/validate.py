@@ -61,10 +61,11 @@ def validate_content_groups(value: Any) -> list[dict[str, str]]:
             raise InvalidInput(
                 f"content_groups[{index}].pattern must be a path pattern starting with '/'"
             )
+        name = name.strip()
         if name in seen:
             raise InvalidInput(f"content_groups has the name {name!r} twice")
         seen.add(name)
-        groups.append({"name": name.strip(), "pattern": pattern})
+        groups.append({"name": name, "pattern": pattern})
     return groups
 
 
@@ -76,6 +77,9 @@ def validate_excluded_ips(value: Any) -> list[str]:
         if not isinstance(item, str):
             raise InvalidInput(f"excluded_ips[{index}] must be a string")
         try:
+            # A zone suffix (fe80::1%eth0) never appears on a client address: reject it.
+            if "%" in item:
+                raise ValueError(item)
             network = ipaddress.ip_network(item.strip(), strict=False)
         except ValueError as exc:
             raise InvalidInput(

@@ -23,6 +23,14 @@ from tinytrail.timeutil import to_us
 log = logging.getLogger(__name__)
 
 
+class QueryTimeout(Exception):
+    pass
+
+
+def _bind(params: Sequence[Any] | dict[str, Any]) -> list[Any] | dict[str, Any]:
+    return params if isinstance(params, dict) else list(params)
+
+
 class DuckDBStore:
     dialect = "duckdb"
 
@@ -108,17 +116,33 @@ class DuckDBStore:
             visits.append(Visit(**values))
         return visits
 
-    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._cursor().execute(sql, list(params)).fetchall()
+    def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        return self._cursor().execute(sql, _bind(params)).fetchall()
 
-    def fetch_dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cursor = self._cursor().execute(sql, list(params))
-        names = [d[0] for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    def fetch_dicts(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any] = (),
+        timeout: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows as dicts; a query running past `timeout` seconds is interrupted (QueryTimeout)."""
+        cursor = self._cursor()
+        timer = threading.Timer(timeout, cursor.interrupt) if timeout else None
+        if timer is not None:
+            timer.start()
+        try:
+            cursor.execute(sql, _bind(params))
+            names = [d[0] for d in cursor.description or []]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        except duckdb.InterruptException as exc:
+            raise QueryTimeout("The query took too long and was stopped") from exc
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def ping(self) -> bool:
         try:
-            self._cursor().execute("SELECT 1").fetchone()
+            self._cursor().execute("SELECT 1").fetchall()
             return True
         except duckdb.Error:
             return False

@@ -12,9 +12,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from tinytrail.api.collecting import accept, cors_headers, decode_props
+from tinytrail.api.collecting import accept, cors_headers
 from tinytrail.api.http import JSON, BodyTooLarge, client_ip, decode_json, read_body
-from tinytrail.errors import InvalidInput
 from tinytrail.ingest.model import ENGAGEMENT, Hit
 from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.urls import split_url
@@ -23,6 +22,9 @@ from tinytrail.runtime import Runtime
 MAX_URL_BYTES = 2000
 MAX_NAME = 120
 MAX_ENGAGEMENT_MS = 30 * 24 * 3600 * 1000
+MAX_PROPS = 30
+MAX_PROP_KEY_BYTES = 300
+MAX_PROP_VALUE_BYTES = 2000
 
 
 class FieldError(Exception):
@@ -116,10 +118,7 @@ def _decode(payload: dict[str, Any], request: Request, runtime: Runtime, ip: str
             props_raw = decode_json(props_raw.encode())
         except Exception:
             props_raw = None
-    try:
-        props = decode_props(props_raw if isinstance(props_raw, dict) else None, "props")
-    except InvalidInput as exc:
-        raise FieldError("props", exc.message) from exc
+    props = _props(props_raw)
     scroll_depth, engagement_ms = _engagement(payload, name)
     amount, currency = _revenue(_first(payload, "$", "revenue"))
     interactive = _first(payload, "i", "interactive")
@@ -151,6 +150,29 @@ def _decode(payload: dict[str, Any], request: Request, runtime: Runtime, ip: str
         )
     request.state.unknown_domains = unknown
     return hits
+
+
+def _props(value: Any) -> dict[str, str]:
+    """Plausible's rules: scalar values only, blanks dropped, the first 30 kept, sizes in bytes."""
+    if not isinstance(value, dict):
+        return {}
+    props: dict[str, str] = {}
+    for key, raw in value.items():
+        if isinstance(raw, bool):
+            text = "true" if raw else "false"
+        elif isinstance(raw, int | float | str):
+            text = str(raw)
+        else:
+            continue  # lists, objects and null are not custom properties
+        if not text.strip() or not key.strip():
+            continue
+        if len(key.encode("utf-8", "surrogatepass")) > MAX_PROP_KEY_BYTES:
+            raise FieldError("props", f"keys should be at most {MAX_PROP_KEY_BYTES} bytes")
+        if len(text.encode("utf-8", "surrogatepass")) > MAX_PROP_VALUE_BYTES:
+            raise FieldError("props", f"values should be at most {MAX_PROP_VALUE_BYTES} bytes")
+        if len(props) < MAX_PROPS:
+            props[key] = text
+    return props
 
 
 def _engagement(payload: dict[str, Any], name: str) -> tuple[int | None, int | None]:

@@ -32,7 +32,6 @@ STATUS = {
     "UNAUTHORIZED": 401,
     "FORBIDDEN": 403,
     "NOT_FOUND": 404,
-    "PAYLOAD_TOO_LARGE": 413,
     "RATE_LIMITED": 429,
     "INTERNAL_ERROR": 500,
 }
@@ -58,7 +57,13 @@ def render_error(exc: Exception) -> JSON:
     if isinstance(exc, TinyTrailError):
         return failure(exc.code, exc.message)
     if isinstance(exc, BodyTooLarge):
-        return failure("PAYLOAD_TOO_LARGE", "Request body is too large")
+        return JSON(
+            {
+                "status": "error",
+                "error": {"code": "INVALID_PAYLOAD", "message": "Request body is too large"},
+            },
+            status_code=413,
+        )
     log.exception("unexpected error in a TinyTrail API handler")
     return failure("INTERNAL_ERROR", "Internal server error")
 
