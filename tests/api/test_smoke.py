@@ -2,7 +2,7 @@ from tests.support import Server
 
 
 def test_collect_roundtrip(server: Server) -> None:
-    key, site = server.tenant()
+    _key, site = server.tenant()
     response = server.collect(
         site["id"], "/blog/post?utm_source=twitter", referrer="https://t.co/x"
     )
