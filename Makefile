@@ -33,8 +33,8 @@ run: install
 	$(VENV)/bin/tinytrail serve
 
 lint: install-test
-	$(VENV)/bin/ruff check tinytrail tests bench
-	$(VENV)/bin/ruff format --check tinytrail tests bench
+	$(VENV)/bin/ruff check $(wildcard tinytrail tests bench)
+	$(VENV)/bin/ruff format --check $(wildcard tinytrail tests bench)
 
 typecheck: install-test
 	$(VENV)/bin/mypy

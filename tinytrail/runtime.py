@@ -45,7 +45,7 @@ class Runtime:
         for visit in self.store.open_visits():
             visits.open(visit)
         self.ingestor = Ingestor(
-            self.sites, self.salts, self.geo, visits, self.wal, self.store.max_seq()
+            self.sites, self.salts, self.geo, visits, self.wal, self.store.max_event_seq()
         )
         recover(self.store, self.ingestor, known_sites=self.sites.ids())
         self.flusher = Flusher(self.store, self.ingestor, settings.flush_interval_ms, clock)

@@ -29,7 +29,7 @@ def recover(store: DuckDBStore, ingestor: Ingestor, known_sites: set[int]) -> in
 
     Events of sites deleted since they were logged are skipped.
     """
-    stored = store.max_seq()
+    stored = store.flushed_seq()
     missing = [
         e
         for e in read_segments(ingestor.wal.directory)

@@ -102,7 +102,7 @@ class Ingestor:
         )
         location = self.geo.lookup(hit.ip)
         self._next_seq += 1
-        return Event(
+        event = Event(
             seq=self._next_seq,
             site_id=site.id,
             ts=to_us(hit.timestamp),
@@ -138,22 +138,51 @@ class Ingestor:
             engagement_ms=hit.engagement_ms,
             interactive=hit.interactive and hit.name not in NON_INTERACTIVE,
         )
+        if hit.preset is not None:
+            self._apply_preset(event, hit)
+        return event
+
+    def _apply_preset(self, event: Event, hit: Hit) -> None:
+        """Imported events carry their enrichment; only what they lack is derived here."""
+        preset = hit.preset or {}
+        for name, value in preset.items():
+            if name != "visitor_id":
+                setattr(event, name, value)
+        if not hit.user_agent:
+            event.is_bot = bool(preset.get("is_bot", hit.bot_hint))
+        if "channel" not in preset:
+            event.channel = sources.channel(
+                event.referrer_source, event.utm_medium, event.utm_source, event.utm_campaign, ""
+            )
 
     def _identity(self, hit: Hit) -> tuple[str, str]:
         return (hit.visitor_key, "") if hit.visitor_key is not None else (hit.ip, hit.user_agent)
 
-    def _assign_visit(self, event: Event, hit: Hit, site: SiteRules) -> None:
+    def _assign_visit(
+        self, event: Event, hit: Hit, site: SiteRules, book: VisitBook | None = None
+    ) -> None:
+        book = book or self.visits
+        preset_id = (hit.preset or {}).get("visitor_id")
+        if isinstance(preset_id, int):
+            # An imported visitor id is used as given (it is already a hash, not an IP).
+            event.visitor_id = today = preset_id
+            visit = book.find(site.id, today, event.ts)
+            self._join_or_start(event, visit, book)
+            return
         local_day = hit.timestamp.astimezone(site.timezone).date()
         identity = self._identity(hit)
         today = privacy.visitor_id(self.salts.salt(local_day), *identity, site.id)
         event.visitor_id = today
-        visit = self.visits.find(site.id, today, event.ts)
+        visit = book.find(site.id, today, event.ts)
         if visit is None:
             # Across the site's midnight the id changes with the salt: the visit, if any, is
             # filed under yesterday's id. Computed only on a miss, to keep the hot path short.
             yesterday_salt = self.salts.salt(local_day - timedelta(days=1))
             yesterday = privacy.visitor_id(yesterday_salt, *identity, site.id)
-            visit = self.visits.find(site.id, yesterday, event.ts)
+            visit = book.find(site.id, yesterday, event.ts)
+        self._join_or_start(event, visit, book)
+
+    def _join_or_start(self, event: Event, visit: Visit | None, book: VisitBook) -> None:
         if visit is None:
             if event.name in NON_INTERACTIVE:
                 # A signal with no visit to belong to (the tab outlived the visit): kept, but
@@ -161,12 +190,30 @@ class Ingestor:
                 return
             event.session_id = event.seq
             visit = start_visit(event)
-            self.visits.open(visit)
+            book.open(visit)
         else:
             previous_id = visit.visitor_id
             apply_event(visit, event)
-            self.visits.rekey(visit, previous_id)
-        self.touched[visit.session_id] = visit
+            book.rekey(visit, previous_id)
+        if book is self.visits:
+            self.touched[visit.session_id] = visit
+
+    def ingest_into(self, hits: list[Hit], book: VisitBook) -> list[Event]:
+        """Enrich hits and build their visits in a separate book, bypassing the log.
+
+        For imports of historical events: they are committed straight to the store by the
+        caller, and their visits (built in file order) never mix with live ones.
+        """
+        events = []
+        with self.lock:
+            for hit in hits:
+                site = self.sites.by_id(hit.site_id)
+                if site is None:
+                    continue
+                event = self._enrich(hit, site)
+                self._assign_visit(event, hit, site, book)
+                events.append(event)
+        return events
 
     def drop_sites(self, site_ids: set[int]) -> None:
         with self.lock:

@@ -51,9 +51,13 @@ class DuckDBStore:
         events: Sequence[Event],
         touched: Sequence[Visit],
         closed: Sequence[Visit],
-        max_seq: int,
+        max_seq: int | None,
     ) -> None:
-        """Insert events, upsert running visits, move closed visits; one transaction."""
+        """Insert events, upsert running visits, move closed visits; one transaction.
+
+        `max_seq` is the log position this batch completes (None for imports, which do not
+        come through the log).
+        """
         with self._write_lock:
             con = self._con
             con.execute("BEGIN")
@@ -76,7 +80,10 @@ class DuckDBStore:
                 if closed:
                     closed_batch = visits_table(closed)  # noqa: F841
                     con.execute("INSERT INTO sessions BY NAME SELECT * FROM closed_batch")
-                con.execute("INSERT OR REPLACE INTO ingest_state VALUES ('max_seq', ?)", [max_seq])
+                if max_seq is not None:
+                    con.execute(
+                        "INSERT OR REPLACE INTO ingest_state VALUES ('max_seq', ?)", [max_seq]
+                    )
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -92,17 +99,16 @@ class DuckDBStore:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def max_seq(self) -> int:
-        row = (
-            self._cursor()
-            .execute(
-                "SELECT coalesce((SELECT value FROM ingest_state WHERE name = 'max_seq'), 0), "
-                "coalesce((SELECT max(seq) FROM events), 0)"
-            )
-            .fetchone()
-        )
-        assert row is not None
-        return max(int(row[0]), int(row[1]))
+    def flushed_seq(self) -> int:
+        """The log position the store has committed: logged events beyond it need replay."""
+        cursor = self._cursor()
+        rows = cursor.execute("SELECT value FROM ingest_state WHERE name = 'max_seq'").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def max_event_seq(self) -> int:
+        """The highest sequence number in use (imports allocate numbers outside the log)."""
+        rows = self._cursor().execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
+        return max(int(rows[0][0]), self.flushed_seq())
 
     def open_visits(self) -> list[Visit]:
         cursor = self._cursor()
