@@ -19,6 +19,8 @@ from tinytrail.ingest.wal import WriteAheadLog
 from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
 from tinytrail.meta.keys import KeyVault
 from tinytrail.meta.repo import MetaRepo
+from tinytrail.query.engine import Engine
+from tinytrail.query.model import SiteContext
 from tinytrail.settings import Settings
 from tinytrail.storage.duckdb_store import DuckDBStore
 from tinytrail.timeutil import utcnow
@@ -31,10 +33,10 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(settings.metadata_url)
-        migrate(self.engine)
+        self.meta_db = make_engine(settings.metadata_url)
+        migrate(self.meta_db)
         self.repo = MetaRepo(
-            make_sessionmaker(self.engine), KeyVault(settings.data_dir / "secret.key")
+            make_sessionmaker(self.meta_db), KeyVault(settings.data_dir / "secret.key")
         )
         self.salts = privacy.SaltBook(self.repo.get_or_create_salt)
         self.geo = GeoLocator(settings.geoip_db)
@@ -50,6 +52,7 @@ class Runtime:
         recover(self.store, self.ingestor, known_sites=self.sites.ids())
         self.flusher = Flusher(self.store, self.ingestor, settings.flush_interval_ms, clock)
         self.limiter = RateLimiter(settings.rate_limits)
+        self.engine = Engine(self.store)
         self.repo.on_sites_changed.append(self.sites.reload)
         self.repo.on_sites_deleted.append(self._purge_sites)
 
@@ -69,15 +72,30 @@ class Runtime:
         self.store.checkpoint()
         self.store.close()
         self.geo.close()
-        self.engine.dispose()
+        self.meta_db.dispose()
 
     def healthy(self) -> bool:
         try:
-            with self.engine.connect() as connection:
+            with self.meta_db.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception:
             return False
         return self.store.ping() and self.flusher.healthy
+
+    def site_context(self, site_id: int) -> SiteContext:
+        """What the query engine needs to know about a site: timezone, goals, first data."""
+        rules = self.sites.by_id(site_id)
+        if rules is None:
+            raise KeyError(site_id)
+        config = getattr(self, "site_config", None)
+        goals = config.goals_for_query(site_id) if config is not None else ()
+        return SiteContext(
+            id=site_id,
+            domain=rules.domain,
+            timezone=rules.timezone,
+            goals=goals,
+            stats_start=self.store.first_event_date(site_id, rules.timezone),
+        )
 
     def _purge_sites(self, site_ids: list[int]) -> None:
         """A deleted site's events and visits go too, including those not yet flushed."""

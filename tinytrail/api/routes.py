@@ -6,6 +6,7 @@ from starlette.routing import Route
 
 from tinytrail.api import system
 from tinytrail.api.plausible import events as plausible_events
+from tinytrail.api.plausible import query as plausible_query
 from tinytrail.api.tinytrail import admin, collect, websites
 
 
@@ -30,4 +31,6 @@ def routes() -> list[Route]:
         # Plausible Events API
         Route("/api/event", plausible_events.post_event, methods=["POST"]),
         Route("/api/event", plausible_events.event_preflight, methods=["OPTIONS"]),
+        # Plausible Stats API v2
+        Route("/api/v2/query", plausible_query.post_query, methods=["POST"]),
     ]

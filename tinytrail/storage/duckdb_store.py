@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -109,6 +111,19 @@ class DuckDBStore:
         """The highest sequence number in use (imports allocate numbers outside the log)."""
         rows = self._cursor().execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
         return max(int(rows[0][0]), self.flushed_seq())
+
+    def first_event_date(self, site_id: int, timezone: ZoneInfo) -> date | None:
+        """The local date of a site's earliest event (Plausible's stats start for "all")."""
+        rows = (
+            self._cursor()
+            .execute("SELECT min(ts) FROM events WHERE site_id = ?", [site_id])
+            .fetchall()
+        )
+        first = rows[0][0] if rows else None
+        if first is None:
+            return None
+        local: date = first.replace(tzinfo=UTC).astimezone(timezone).date()
+        return local
 
     def open_visits(self) -> list[Visit]:
         cursor = self._cursor()

@@ -1,0 +1,124 @@
+"""Running a query: compile, execute on the event store, shape a neutral Result.
+
+Rounding and defaults follow Plausible's metric table (plausible-reference.md 1.4), so every
+API shows the same numbers. Runs synchronously; adapters call it on a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Protocol
+
+from tinytrail.query import names, registry
+from tinytrail.query.model import Query, Result, ResultRow
+from tinytrail.query.sql.compiler import compile_query, time_unit
+from tinytrail.query.sql.dialect import Dialect, DuckDBDialect
+from tinytrail.query.validate import validate
+
+
+class Store(Protocol):
+    def fetch_dicts(
+        self, sql: str, params: dict[str, Any], timeout: float | None = None
+    ) -> list[dict[str, Any]]: ...
+
+
+def _round(value: Any, places: int) -> float | int | None:
+    if value is None:
+        return None
+    quantum = Decimal(1).scaleb(-places)
+    rounded = Decimal(str(float(value))).quantize(quantum, rounding=ROUND_HALF_UP)
+    return int(rounded) if places == 0 else float(rounded)
+
+
+_SHAPERS: dict[str, Callable[[Any], Any]] = {
+    "visitors": lambda v: int(v or 0),
+    "visits": lambda v: int(v or 0),
+    "pageviews": lambda v: int(v or 0),
+    "events": lambda v: int(v or 0),
+    "unique_pageviews": lambda v: int(v or 0),
+    "views_per_visit": lambda v: _round(v or 0, 2),
+    "bounce_rate": lambda v: _round(v or 0, 0),
+    "visit_duration": lambda v: _round(v, 0),
+    "percentage": lambda v: _round(v, 1),
+    "conversion_rate": lambda v: _round(v or 0, 2),
+    "group_conversion_rate": lambda v: _round(v or 0, 2),
+    "scroll_depth": lambda v: _round(v, 0),
+    "time_on_page": lambda v: _round(v, 0),
+    "exit_rate": lambda v: _round(v, 1),
+    "total_revenue": lambda v: None if v is None else float(v),
+    "average_revenue": lambda v: None if v is None else float(v),
+}
+
+
+class Engine:
+    def __init__(self, store: Store, dialect: Dialect | None = None, timeout: float = 30) -> None:
+        self.store = store
+        self.dialect = dialect or DuckDBDialect()
+        self.timeout = timeout
+
+    def run(self, query: Query) -> Result:
+        validate(query)
+        compiled = compile_query(query, self.dialect)
+        raw = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
+        rows = []
+        total = None
+        for record in raw:
+            dims = tuple(
+                self._dimension_value(name, record[f"d{i}"])
+                for i, name in enumerate(query.dimensions)
+            )
+            metrics = tuple(_SHAPERS[m](record[f"m_{m}"]) for m in query.metrics)
+            rows.append(ResultRow(dims, metrics))
+            total = record.get("__total", total)
+        if not query.dimensions and not rows:
+            rows.append(ResultRow((), tuple(_SHAPERS[m](None) for m in query.metrics)))
+        labels = time_labels(query) if query.time_labels else None
+        return Result(
+            query=query,
+            rows=tuple(rows),
+            total_rows=(int(total) if total is not None else 0) if query.total_rows else None,
+            time_labels=labels,
+        )
+
+    def _dimension_value(self, name: str, value: Any) -> Any:
+        dim = registry.dimension(name)
+        if dim is not None and dim.names:
+            return names.name_of(dim.names, value)
+        if name == "visit:city":
+            return int(value)
+        return value
+
+
+def time_labels(query: Query) -> tuple[str, ...]:
+    """Every bucket label of the range (Plausible's include.time_labels)."""
+    unit = time_unit(query) or "day"
+    first, last = query.date_range.first, query.date_range.last
+    if unit == "hour":
+        tz = query.date_range.timezone
+        start = query.date_range.start.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+        end = query.date_range.end.astimezone(tz)
+        labels, cursor = [], start.replace(tzinfo=None)
+        while cursor <= end.replace(tzinfo=None):
+            labels.append(cursor.strftime("%Y-%m-%d %H:00:00"))
+            cursor += timedelta(hours=1)
+        return tuple(labels)
+    if unit == "day":
+        return tuple(
+            (first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)
+        )
+    if unit == "week":
+        weeks: list[str] = []
+        day = first
+        while day <= last:
+            monday = day - timedelta(days=day.weekday())
+            weeks.append((monday if monday >= first else day).isoformat())
+            day += timedelta(days=7)
+        return tuple(weeks)
+    months: list[str] = []
+    cursor_m = date(first.year, first.month, 1)
+    while cursor_m <= last:
+        months.append(cursor_m.isoformat())
+        cursor_m = date(cursor_m.year + cursor_m.month // 12, cursor_m.month % 12 + 1, 1)
+    return tuple(months)

@@ -1,0 +1,72 @@
+"""Names for location codes (`visit:country_name`, `visit:region_name`, `visit:city_name`).
+
+Countries and subdivisions come from `pycountry` (ISO 3166, bundled). Cities are stored as
+GeoNames ids; their names are known only when the operator's `.mmdb` provides them, so without
+one a city's name is its id.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pycountry
+
+_COMMON = {"US": "United States", "GB": "United Kingdom", "RU": "Russia", "KR": "South Korea"}
+
+
+@lru_cache(maxsize=4096)
+def country_name(code: str) -> str:
+    if not code:
+        return ""
+    if code in _COMMON:
+        return _COMMON[code]
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return str(getattr(country, "common_name", None) or country.name)
+
+
+@lru_cache(maxsize=8192)
+def region_name(code: str) -> str:
+    if not code:
+        return ""
+    region = pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+    return str(region.name) if region is not None else code
+
+
+def city_name(geoname_id: int | str) -> str:
+    return "" if geoname_id in (0, "0", "") else str(geoname_id)
+
+
+def name_of(kind: str, value: object) -> str:
+    if kind == "country":
+        return country_name(str(value))
+    if kind == "region":
+        return region_name(str(value))
+    return city_name(value if isinstance(value, int | str) else str(value))
+
+
+@lru_cache(maxsize=1)
+def _country_codes_by_name() -> dict[str, str]:
+    table = {c.name.lower(): c.alpha_2 for c in pycountry.countries}
+    for country in pycountry.countries:
+        common = getattr(country, "common_name", None)
+        if common:
+            table[common.lower()] = country.alpha_2
+    table.update({name.lower(): code for code, name in _COMMON.items()})
+    return table
+
+
+def codes_for_names(kind: str, names: tuple[object, ...]) -> tuple[str | int, ...]:
+    """Filter clauses given as names, turned into the stored codes (unknown names match none)."""
+    codes: list[str | int] = []
+    for name in names:
+        text = str(name).lower()
+        if kind == "country":
+            codes.append(_country_codes_by_name().get(text, f"?{name}"))
+        elif kind == "region":
+            found = [s.code for s in pycountry.subdivisions if s.name.lower() == text]
+            codes.extend(found or [f"?{name}"])
+        else:
+            codes.append(int(text) if text.isdigit() else -1)
+    return tuple(codes)

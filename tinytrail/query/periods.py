@@ -1,0 +1,156 @@
+"""Date ranges: from the APIs' period names and dates to UTC instants, in the site's timezone.
+
+Named ranges follow Plausible (plausible-reference.md 1.3): "today" is the current date in the
+site timezone, `Nd` is the N whole days before today, `Nmo` the N whole months before the
+current one. A range of local dates becomes instants from the first date's 00:00:00 to the last
+date's 23:59:59, with Plausible's DST rules where midnight does not exist or happens twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tinytrail.errors import InvalidInput
+
+_END_OF_DAY = time(23, 59, 59)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A resolved range: inclusive local dates and the matching UTC instants (end inclusive)."""
+
+    first: date
+    last: date
+    start: datetime  # UTC, tz-aware
+    end: datetime  # UTC, tz-aware, inclusive to the second
+    timezone: ZoneInfo
+
+    @property
+    def end_exclusive(self) -> datetime:
+        return self.end + timedelta(seconds=1)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def local_iso(self) -> tuple[str, str]:
+        """The range as ISO 8601 strings with the site's offset (Plausible's echo)."""
+        return (
+            self.start.astimezone(self.timezone).isoformat(),
+            self.end.astimezone(self.timezone).isoformat(),
+        )
+
+
+def _exists(local: datetime) -> bool:
+    return local.astimezone(UTC).astimezone(local.tzinfo).replace(tzinfo=None) == local.replace(
+        tzinfo=None
+    )
+
+
+def _ambiguous(local: datetime) -> bool:
+    return local.replace(fold=0).utcoffset() != local.replace(fold=1).utcoffset()
+
+
+def local_to_utc(day: date, at: time, tz: ZoneInfo, *, is_start: bool) -> datetime:
+    """A local wall-clock time as UTC, resolving DST gaps and overlaps as Plausible does.
+
+    Start of range: in a gap, the first instant after it; when ambiguous, the later instant.
+    End of range: in a gap, the last instant before it; when ambiguous, the earlier instant.
+    """
+    local = datetime.combine(day, at, tzinfo=tz)
+    if not _exists(local):
+        fold = 0 if is_start else 1
+    elif _ambiguous(local):
+        fold = 1 if is_start else 0
+    else:
+        fold = 0
+    return local.replace(fold=fold).astimezone(UTC)
+
+
+def from_dates(first: date, last: date, tz: ZoneInfo) -> DateRange:
+    return DateRange(
+        first=first,
+        last=last,
+        start=local_to_utc(first, time(0), tz, is_start=True),
+        end=local_to_utc(last, _END_OF_DAY, tz, is_start=False),
+        timezone=tz,
+    )
+
+
+def from_instants(start: datetime, end: datetime, tz: ZoneInfo) -> DateRange:
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    return DateRange(
+        first=start.astimezone(tz).date(),
+        last=end.astimezone(tz).date(),
+        start=start,
+        end=end,
+        timezone=tz,
+    )
+
+
+def _month_start(day: date, months_back: int) -> date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_end(first: date) -> date:
+    return _month_start(first, -1) - timedelta(days=1)
+
+
+_DAYS = re.compile(r"^(\d+)d$")
+_MONTHS = re.compile(r"^(\d+)mo$")
+
+
+def named_range(
+    name: str, now: datetime, tz: ZoneInfo, stats_start: date | None = None
+) -> DateRange:
+    """Plausible's shorthand ranges. Raises InvalidInput for an unknown or out-of-range name."""
+    today = now.astimezone(tz).date()
+    if name == "day":
+        return from_dates(today, today, tz)
+    if name == "24h":
+        return from_instants(now - timedelta(hours=24), now, tz)
+    if name == "realtime":
+        return from_instants(now - timedelta(minutes=5), now + timedelta(seconds=5), tz)
+    if name == "30m":
+        return from_instants(now - timedelta(minutes=30), now + timedelta(seconds=5), tz)
+    if name == "month":
+        first = today.replace(day=1)
+        return from_dates(first, _month_end(first), tz)
+    if name == "year":
+        return from_dates(date(today.year, 1, 1), date(today.year, 12, 31), tz)
+    if name == "all":
+        first = min(stats_start or today, today)
+        return from_dates(first, today, tz)
+    if match := _DAYS.match(name):
+        days = int(match.group(1))
+        if not 1 <= days <= 5000:
+            raise InvalidInput(f'Invalid date_range "{name}"')
+        return from_dates(today - timedelta(days=days), today - timedelta(days=1), tz)
+    if match := _MONTHS.match(name):
+        months = int(match.group(1))
+        if not 1 <= months <= 100:
+            raise InvalidInput(f'Invalid date_range "{name}"')
+        first = _month_start(today, months)
+        return from_dates(first, _month_end(_month_start(today, 1)), tz)
+    raise InvalidInput(f'Invalid date_range "{name}"')
+
+
+def previous_period(current: DateRange) -> DateRange:
+    """The same number of days immediately before the range."""
+    days = current.days
+    last = current.first - timedelta(days=1)
+    return from_dates(last - timedelta(days=days - 1), last, current.timezone)
+
+
+def year_over_year(current: DateRange) -> DateRange:
+    def shift(day: date) -> date:
+        try:
+            return day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            return day.replace(year=day.year - 1, day=28)
+
+    return from_dates(shift(current.first), shift(current.last), current.timezone)

@@ -1,0 +1,104 @@
+"""Everything that differs between SQL backends, in one place.
+
+The compiler speaks through a `Dialect`; adding ClickHouse means another implementation of
+this class (placeholders `{name:Type}`, `toTimeZone`, `match`, `mapContains`...), nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Params:
+    """Bound values by generated name, so SQL pieces can be assembled in any order."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.values: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return self.dialect.placeholder(name, value)
+
+
+class Dialect(Protocol):
+    name: str
+
+    def placeholder(self, name: str, value: Any) -> str: ...
+    def local_time(self, column: str, timezone: str, fixed_offset: int | None) -> str: ...
+    def truncate(self, unit: str, expr: str) -> str: ...
+    def format_hour(self, expr: str) -> str: ...
+    def format_date(self, expr: str) -> str: ...
+    def regex_search(self, expr: str, pattern: str) -> str: ...
+    def regex_full(self, expr: str, pattern: str) -> str: ...
+    def contains(self, expr: str, needle: str) -> str: ...
+    def lower(self, expr: str) -> str: ...
+    def map_get(self, column: str, key: str) -> str: ...
+    def map_has(self, column: str, key: str) -> str: ...
+    def in_list(self, expr: str, values: str) -> str: ...
+    def count_if(self, condition: str) -> str: ...
+    def distinct_if(self, expr: str, condition: str) -> str: ...
+    def seconds_between(self, start: str, end: str) -> str: ...
+    def hours_spanned(self, start: str, end: str) -> str: ...
+
+
+class DuckDBDialect:
+    name = "duckdb"
+
+    def placeholder(self, name: str, value: Any) -> str:
+        return f"${name}"
+
+    def local_time(self, column: str, timezone: str, fixed_offset: int | None) -> str:
+        # A zone whose offset does not change within the range needs no per-row ICU lookup.
+        if fixed_offset is not None:
+            if fixed_offset == 0:
+                return column
+            return f"({column} + INTERVAL ({fixed_offset}) SECOND)"
+        return f"(({column} AT TIME ZONE 'UTC') AT TIME ZONE '{_quote(timezone)}')"
+
+    def truncate(self, unit: str, expr: str) -> str:
+        return f"date_trunc('{unit}', {expr})"
+
+    def format_hour(self, expr: str) -> str:
+        return f"strftime({expr}, '%Y-%m-%d %H:00:00')"
+
+    def format_date(self, expr: str) -> str:
+        return f"strftime({expr}, '%Y-%m-%d')"
+
+    def regex_search(self, expr: str, pattern: str) -> str:
+        return f"regexp_matches({expr}, {pattern})"
+
+    def regex_full(self, expr: str, pattern: str) -> str:
+        return f"regexp_full_match({expr}, {pattern})"
+
+    def contains(self, expr: str, needle: str) -> str:
+        return f"contains({expr}, {needle})"
+
+    def lower(self, expr: str) -> str:
+        return f"lower({expr})"
+
+    def map_get(self, column: str, key: str) -> str:
+        return f"{column}[{key}]"
+
+    def map_has(self, column: str, key: str) -> str:
+        return f"map_contains({column}, {key})"
+
+    def in_list(self, expr: str, values: str) -> str:
+        return f"list_contains({values}, {expr})"
+
+    def count_if(self, condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    def distinct_if(self, expr: str, condition: str) -> str:
+        return f"count(DISTINCT {expr}) FILTER (WHERE {condition})"
+
+    def seconds_between(self, start: str, end: str) -> str:
+        return f"date_diff('second', {start}, {end})"
+
+    def hours_spanned(self, start: str, end: str) -> str:
+        return f"unnest(generate_series(date_trunc('hour', {start}), {end}, INTERVAL 1 HOUR))"
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

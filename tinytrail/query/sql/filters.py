@@ -1,0 +1,184 @@
+"""Filter trees to SQL predicates, for event rows or for visit rows.
+
+On event rows every filter applies directly (visit attributes are stamped on events), except
+entry/exit pages, which live on visits and are reached through a semi-join. On visit rows, a
+filter that touches an event dimension becomes "the visit has an in-range event matching it"
+(plausible-reference.md 1.6).
+"""
+
+from __future__ import annotations
+
+from tinytrail.ingest.sites import glob_to_regex
+from tinytrail.query import names, registry
+from tinytrail.query.model import And, Filter, Goal, HasDone, Node, Not, Or
+from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
+
+_NEGATED = {"is_not": "is", "contains_not": "contains", "matches_not": "matches"}
+_NEGATED["matches_wildcard_not"] = "matches_wildcard"
+
+
+def touches_events(node: Node) -> bool:
+    """Whether a filter needs event rows (an `event:*` dimension or a behavioural filter)."""
+    if isinstance(node, Filter):
+        found = registry.dimension(node.dimension)
+        return found is not None and found.scope == "event"
+    if isinstance(node, HasDone):
+        return True
+    if isinstance(node, Not):
+        return touches_events(node.child)
+    return any(touches_events(child) for child in node.children)
+
+
+def touches_sessions_only(node: Node) -> bool:
+    """Whether a filter names a visit-only dimension (entry/exit page or hostname)."""
+    if isinstance(node, Filter):
+        found = registry.dimension(node.dimension)
+        return found is not None and found.scope == "session"
+    if isinstance(node, HasDone | Not):
+        return touches_sessions_only(node.child)
+    return any(touches_sessions_only(child) for child in node.children)
+
+
+class FilterSQL:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def on_events(self, nodes: tuple[Node, ...]) -> list[str]:
+        return [self._node(node, EVENTS) for node in nodes]
+
+    def on_sessions(self, nodes: tuple[Node, ...]) -> list[str]:
+        """Visit predicates: visit-only filters directly, event ones as one semi-join."""
+        direct = [self._node(n, SESSIONS) for n in nodes if not touches_events(n)]
+        evented = [n for n in nodes if touches_events(n)]
+        if evented:
+            inner = " AND ".join(self.on_events(tuple(evented)))
+            direct.append(
+                f"session_id IN (SELECT session_id FROM {EVENTS} "
+                f"WHERE {self.ctx.event_base()} AND {inner})"
+            )
+        return direct
+
+    # -- nodes ------------------------------------------------------------------------------
+
+    def _node(self, node: Node, table: str) -> str:
+        if isinstance(node, And):
+            return "(" + " AND ".join(self._node(c, table) for c in node.children) + ")"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self._node(c, table) for c in node.children) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self._node(node.child, table)})"
+        if isinstance(node, HasDone):
+            inner = self._node(node.child, EVENTS)
+            sub = f"SELECT session_id FROM {EVENTS} WHERE {self.ctx.event_base()} AND {inner}"
+            return f"(session_id {'NOT IN' if node.negated else 'IN'} ({sub}))"
+        return self._simple(node, table)
+
+    def _simple(self, node: Filter, table: str) -> str:
+        dim = registry.dimension(node.dimension)
+        assert dim is not None, node.dimension
+        if node.dimension == "event:goal":
+            return self._goal(node)
+        if dim.scope == "session" and table == EVENTS:
+            inner = self._simple(node, SESSIONS)
+            return (
+                f"session_id IN (SELECT session_id FROM {SESSIONS} "
+                f"WHERE {self.ctx.session_base()} AND {inner})"
+            )
+        if dim.prop_key:
+            return self._prop(node, dim.prop_key)
+        clauses = node.clauses
+        if dim.names:
+            clauses = names.codes_for_names(dim.names, clauses)
+        if dim.placeholder:
+            clauses = tuple("" if c == dim.placeholder else c for c in clauses)
+        if dim.column == "city":
+            clauses = tuple(int(c) if str(c).lstrip("-").isdigit() else -1 for c in clauses)
+        return self._match(dim.column, node.op, clauses, node.case_sensitive)
+
+    def _match(self, expr: str, op: str, clauses: tuple[object, ...], case_sensitive: bool) -> str:
+        positive = _NEGATED.get(op, op)
+        predicate = self._positive(expr, positive, clauses, case_sensitive)
+        return f"(NOT {predicate})" if op in _NEGATED else predicate
+
+    def _positive(
+        self, expr: str, op: str, clauses: tuple[object, ...], case_sensitive: bool
+    ) -> str:
+        p, d = self.ctx.params, self.ctx.dialect
+        if not clauses:
+            return "FALSE"
+        if op == "is":
+            if case_sensitive or not all(isinstance(c, str) for c in clauses):
+                return f"{expr} IN ({', '.join(p(c) for c in clauses)})"
+            lowered = ", ".join(p(str(c).lower()) for c in clauses)
+            return f"{d.lower(expr)} IN ({lowered})"
+        if op == "contains":
+            target = expr if case_sensitive else d.lower(expr)
+            parts = [
+                d.contains(target, p(str(c) if case_sensitive else str(c).lower())) for c in clauses
+            ]
+            return "(" + " OR ".join(parts) + ")"
+        if op == "matches":
+            return "(" + " OR ".join(d.regex_search(expr, p(str(c))) for c in clauses) + ")"
+        if op == "matches_wildcard":
+            parts = [d.regex_full(expr, p(glob_to_regex(str(c)).pattern)) for c in clauses]
+            return "(" + " OR ".join(parts) + ")"
+        raise ValueError(f"unknown filter operator {op}")
+
+    def _prop(self, node: Filter, key: str) -> str:
+        d, p = self.ctx.dialect, self.ctx.params
+        key_sql = p(key)
+        has = d.map_has("props", key_sql)
+        value = d.map_get("props", key_sql)
+        none_wanted = registry.NONE_PROP in node.clauses
+        real = tuple(c for c in node.clauses if c != registry.NONE_PROP)
+        if node.op in ("is", "is_not"):
+            matched = self._positive(value, "is", real, node.case_sensitive)
+            if node.op == "is":
+                return f"(({has} AND {matched}) OR {'NOT ' + has if none_wanted else 'FALSE'})"
+            if none_wanted:
+                return f"({has} AND NOT {matched})"
+            return f"(({has} AND NOT {matched}) OR NOT {has})"
+        # contains / matches and their negations: only events having the key can match.
+        return f"({has} AND {self._match(value, node.op, real, node.case_sensitive)})"
+
+    # -- goals ------------------------------------------------------------------------------
+
+    def selected_goals(self, node: Filter) -> list[Goal]:
+        goals = self.ctx.query.site.goals
+        chosen: list[Goal] = []
+        for goal in goals:
+            name = goal.display_name if node.case_sensitive else goal.display_name.lower()
+            for clause in node.clauses:
+                text = str(clause) if node.case_sensitive else str(clause).lower()
+                hit = name == text if node.op == "is" else text in name
+                if hit and goal not in chosen:
+                    chosen.append(goal)
+        return chosen
+
+    def _goal(self, node: Filter) -> str:
+        goals = self.selected_goals(node)
+        if not goals:
+            return "FALSE"
+        return "(" + " OR ".join(self.goal_predicate(g) for g in goals) + ")"
+
+    def goal_predicate(self, goal: Goal) -> str:
+        p, d = self.ctx.params, self.ctx.dialect
+        if goal.scroll_threshold >= 0:
+            page = d.regex_full("pathname", p(glob_to_regex(goal.page_path).pattern))
+            return (
+                f"(name = 'engagement' AND {page} AND scroll_depth >= "
+                f"{p(goal.scroll_threshold)} AND scroll_depth <= 100)"
+            )
+        if goal.page_path:
+            if "*" in goal.page_path or "|" in goal.page_path:
+                page = d.regex_full("pathname", p(glob_to_regex(goal.page_path).pattern))
+            else:
+                page = f"pathname = {p(goal.page_path)}"
+            base = f"name = 'pageview' AND {page}"
+        else:
+            base = f"name = {p(goal.event_name)}"
+        for key, value in goal.custom_props:
+            base += f" AND {d.map_get('props', p(key))} = {p(value)}"
+        return f"({base})"
