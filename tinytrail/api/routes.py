@@ -7,7 +7,7 @@ from starlette.routing import Route
 from tinytrail.api import system
 from tinytrail.api.plausible import events as plausible_events
 from tinytrail.api.plausible import query as plausible_query
-from tinytrail.api.tinytrail import admin, collect, websites
+from tinytrail.api.tinytrail import admin, collect, reports, websites
 
 
 def routes() -> list[Route]:
@@ -28,6 +28,15 @@ def routes() -> list[Route]:
         Route("/api/v1/websites", websites.create_website, methods=["POST"]),
         Route("/api/v1/websites/{id}", websites.update_website, methods=["PATCH"]),
         Route("/api/v1/websites/{id}", websites.delete_website, methods=["DELETE"]),
+        Route("/api/v1/reports/summary", reports.summary, methods=["GET"]),
+        Route("/api/v1/reports/pages", reports.pages, methods=["GET"]),
+        Route("/api/v1/reports/sources", reports.sources, methods=["GET"]),
+        Route("/api/v1/reports/devices", reports.devices, methods=["GET"]),
+        Route("/api/v1/reports/flow", reports.flow, methods=["GET"]),
+        Route("/api/v1/reports/funnel", reports.funnel, methods=["GET"]),
+        Route("/api/v1/reports/realtime", reports.realtime, methods=["GET"]),
+        Route("/api/v1/reports/custom-events", reports.custom_events, methods=["GET"]),
+        Route("/api/v1/reports/timeseries", reports.timeseries, methods=["GET"]),
         # Plausible Events API
         Route("/api/event", plausible_events.post_event, methods=["POST"]),
         Route("/api/event", plausible_events.event_preflight, methods=["OPTIONS"]),

@@ -12,9 +12,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from tinytrail.query import names, registry
-from tinytrail.query.model import Query, Result, ResultRow
+from tinytrail.query.model import Node, Query, Result, ResultRow
 from tinytrail.query.sql.compiler import compile_query, time_unit
 from tinytrail.query.sql.dialect import Dialect, DuckDBDialect
+from tinytrail.query.sql.funnel import compile_funnel
 from tinytrail.query.validate import validate
 
 
@@ -52,6 +53,9 @@ _SHAPERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_COUNTS = frozenset({"visitors", "visits", "pageviews", "events", "unique_pageviews"})
+
+
 class Engine:
     def __init__(self, store: Store, dialect: Dialect | None = None, timeout: float = 30) -> None:
         self.store = store
@@ -69,7 +73,7 @@ class Engine:
                 self._dimension_value(name, record[f"d{i}"])
                 for i, name in enumerate(query.dimensions)
             )
-            metrics = tuple(_SHAPERS[m](record[f"m_{m}"]) for m in query.metrics)
+            metrics = tuple(self._metric_value(query, m, record[f"m_{m}"]) for m in query.metrics)
             rows.append(ResultRow(dims, metrics))
             total = record.get("__total", total)
         if not query.dimensions and not rows:
@@ -81,6 +85,17 @@ class Engine:
             total_rows=(int(total) if total is not None else 0) if query.total_rows else None,
             time_labels=labels,
         )
+
+    def funnel(self, query: Query, steps: tuple[Node, ...]) -> list[int]:
+        """Visits reaching each step, in order (the query gives site, range and filters)."""
+        compiled = compile_funnel(query, steps, self.dialect)
+        [row] = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
+        return [int(row[f"c{i}"]) for i in range(len(steps))]
+
+    def _metric_value(self, query: Query, name: str, value: Any) -> Any:
+        if query.precise and name not in _COUNTS:
+            return None if value is None else float(value)
+        return _SHAPERS[name](value)
 
     def _dimension_value(self, name: str, value: Any) -> Any:
         dim = registry.dimension(name)

@@ -83,6 +83,8 @@ class Query:
     include_bots: bool = False
     total_rows: bool = False
     time_labels: bool = False
+    # Unrounded rates and averages, for adapters with their own rounding rules.
+    precise: bool = False
     # "time" in dimensions resolves to one of hour/day/week/month by the range's length.
     options: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 

@@ -44,6 +44,7 @@ _add(Dimension("event:goal", "event"))
 _add(Dimension("event:content_group", "event", "content_group", public=False))
 _add(Dimension("visit:source", "visit", "referrer_source", DIRECT))
 _add(Dimension("visit:referrer", "visit", "referrer", DIRECT))
+_add(Dimension("visit:referrer_host", "visit", "referrer", public=False))
 _add(Dimension("visit:channel", "visit", "channel", "Direct"))
 _add(Dimension("visit:tinytrail_channel", "visit", "channel", public=False))
 for _utm in ("utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term"):

@@ -149,6 +149,8 @@ class Compiler:
                 if plausible
             )
             return f"CASE {cases} ELSE 'Referral' END"
+        if name == "visit:referrer_host":
+            return self.ctx.dialect.first_segment("referrer")
         if name == "visit:screen_bucket":
             cases = " ".join(f"WHEN screen_width <= {w} THEN '{b}'" for w, b in SCREEN_BUCKETS)
             return f"CASE WHEN screen_width = 0 THEN 'unknown' {cases} ELSE '1441+' END"

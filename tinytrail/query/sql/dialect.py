@@ -40,6 +40,7 @@ class Dialect(Protocol):
     def count_if(self, condition: str) -> str: ...
     def distinct_if(self, expr: str, condition: str) -> str: ...
     def seconds_between(self, start: str, end: str) -> str: ...
+    def first_segment(self, expr: str) -> str: ...
     def hours_spanned(self, start: str, end: str) -> str: ...
 
 
@@ -95,6 +96,9 @@ class DuckDBDialect:
 
     def seconds_between(self, start: str, end: str) -> str:
         return f"date_diff('second', {start}, {end})"
+
+    def first_segment(self, expr: str) -> str:
+        return f"split_part({expr}, '/', 1)"
 
     def hours_spanned(self, start: str, end: str) -> str:
         return f"unnest(generate_series(date_trunc('hour', {start}), {end}, INTERVAL 1 HOUR))"
