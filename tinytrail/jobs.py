@@ -16,12 +16,14 @@ log = logging.getLogger(__name__)
 class Job:
     name: str
     every_seconds: float
-    run: Callable[[Runtime], None]
+    run: Callable[[Runtime], object]
 
 
 JOBS: tuple[Job, ...] = (
     # Salts older than any timezone's yesterday are deleted: ids can no longer be linked.
     Job("forget-old-salts", 3600, lambda rt: rt.forget_old_salts()),
+    # Daily rollups of closed days: checked often, cheap when there is nothing to do.
+    Job("aggregate-closed-days", 900, lambda rt: rt.aggregate_pending()),
 )
 
 

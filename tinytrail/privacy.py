@@ -11,6 +11,7 @@ The raw IP and User-Agent only ever live in memory, for the duration of one requ
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -52,6 +53,12 @@ class SaltBook:
 def visitor_id(salt: bytes, ip: str, user_agent: str, site_id: int) -> int:
     message = f"{ip}\x00{user_agent}\x00{site_id}".encode("utf-8", "surrogateescape")
     return int.from_bytes(hmac.digest(salt, message, "sha256")[:8], "big")
+
+
+def day_scoped_id(stable_id: int, day: date) -> int:
+    """An imported visitor id turned into a per-day id, as collected ids are."""
+    message = f"{stable_id}:{day.isoformat()}".encode()
+    return int.from_bytes(hashlib.blake2b(message, digest_size=8).digest(), "big")
 
 
 def oldest_salt_needed(now: datetime) -> date:

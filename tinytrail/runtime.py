@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import text
 
@@ -19,6 +19,8 @@ from tinytrail.ingest.wal import WriteAheadLog
 from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
 from tinytrail.meta.keys import KeyVault
 from tinytrail.meta.repo import MetaRepo
+from tinytrail.meta.site_config import SiteConfigRepo
+from tinytrail.query import periods
 from tinytrail.query.engine import Engine
 from tinytrail.query.model import SiteContext
 from tinytrail.settings import Settings
@@ -38,6 +40,7 @@ class Runtime:
         self.repo = MetaRepo(
             make_sessionmaker(self.meta_db), KeyVault(settings.data_dir / "secret.key")
         )
+        self.site_config = SiteConfigRepo(make_sessionmaker(self.meta_db))
         self.salts = privacy.SaltBook(self.repo.get_or_create_salt)
         self.geo = GeoLocator(settings.geoip_db)
         self.sites = SitesCache(self.repo.list_sites)
@@ -96,6 +99,51 @@ class Runtime:
             goals=goals,
             stats_start=self.store.first_event_date(site_id, rules.timezone),
         )
+
+    def aggregate(self, day: date | None = None) -> list[str]:
+        """Roll up `day` (default: yesterday, UTC) for every site where that day is over.
+
+        A day is over for a site once its local midnight is a visit timeout (plus a minute)
+        behind: no visit can still end on that day. Idempotent: re-running rebuilds the same
+        rows. Returns the domains that were aggregated.
+        """
+        now = self.clock()
+        day = day or (now.astimezone(UTC).date() - timedelta(days=1))
+        self.flusher.flush()
+        done = []
+        for site in self.repo.list_sites():
+            context = self.site_context(site.id)
+            if self._day_closed(context, day, now):
+                self.engine.aggregate_day(context, day)
+                done.append(site.domain)
+        return done
+
+    def aggregate_pending(self, max_days: int = 31) -> int:
+        """Nightly work: roll up closed days that have no rollups yet, oldest first."""
+        now = self.clock()
+        built = 0
+        for site in self.repo.list_sites():
+            context = self.site_context(site.id)
+            if context.stats_start is None:
+                continue
+            today = now.astimezone(context.timezone).date()
+            first = max(context.stats_start, today - timedelta(days=3660))
+            done = self.store.rollup_days(site.id, first, today)
+            day = first
+            while day < today and built < max_days:
+                if day not in done and self._day_closed(context, day, now):
+                    self.flusher.flush()
+                    self.engine.aggregate_day(context, day)
+                    built += 1
+                day += timedelta(days=1)
+        return built
+
+    def _day_closed(self, context: SiteContext, day: date, now: datetime) -> bool:
+        local_midnight = periods.local_to_utc(
+            day + timedelta(days=1), time(0), context.timezone, is_start=True
+        )
+        grace = timedelta(minutes=self.settings.session_timeout_min + 1)
+        return now >= local_midnight + grace
 
     def _purge_sites(self, site_ids: list[int]) -> None:
         """A deleted site's events and visits go too, including those not yet flushed."""

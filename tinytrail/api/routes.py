@@ -7,6 +7,7 @@ from starlette.routing import Route
 from tinytrail.api import system
 from tinytrail.api.plausible import events as plausible_events
 from tinytrail.api.plausible import query as plausible_query
+from tinytrail.api.plausible.sites import sites_routes
 from tinytrail.api.tinytrail import admin, collect, reports, websites
 
 
@@ -28,6 +29,7 @@ def routes() -> list[Route]:
         Route("/api/v1/websites", websites.create_website, methods=["POST"]),
         Route("/api/v1/websites/{id}", websites.update_website, methods=["PATCH"]),
         Route("/api/v1/websites/{id}", websites.delete_website, methods=["DELETE"]),
+        Route("/api/v1/admin/aggregate", admin.aggregate, methods=["POST"]),
         Route("/api/v1/reports/summary", reports.summary, methods=["GET"]),
         Route("/api/v1/reports/pages", reports.pages, methods=["GET"]),
         Route("/api/v1/reports/sources", reports.sources, methods=["GET"]),
@@ -42,4 +44,5 @@ def routes() -> list[Route]:
         Route("/api/event", plausible_events.event_preflight, methods=["OPTIONS"]),
         # Plausible Stats API v2
         Route("/api/v2/query", plausible_query.post_query, methods=["POST"]),
+        *sites_routes(),
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import Enum
 
 import msgspec
@@ -162,24 +162,25 @@ class Ingestor:
         self, event: Event, hit: Hit, site: SiteRules, book: VisitBook | None = None
     ) -> None:
         book = book or self.visits
+        local_day = hit.timestamp.astimezone(site.timezone).date()
         preset_id = (hit.preset or {}).get("visitor_id")
         if isinstance(preset_id, int):
-            # An imported visitor id is used as given (it is already a hash, not an IP).
-            event.visitor_id = today = preset_id
-            visit = book.find(site.id, today, event.ts)
-            self._join_or_start(event, visit, book)
-            return
-        local_day = hit.timestamp.astimezone(site.timezone).date()
-        identity = self._identity(hit)
-        today = privacy.visitor_id(self.salts.salt(local_day), *identity, site.id)
-        event.visitor_id = today
+            # An imported id is already pseudonymous; scoping it to the day like a salted id
+            # keeps "unique visitors" meaning the same for imported and collected data.
+            def id_on(day: date) -> int:
+                return privacy.day_scoped_id(preset_id, day)
+        else:
+            identity = self._identity(hit)
+
+            def id_on(day: date) -> int:
+                return privacy.visitor_id(self.salts.salt(day), *identity, site.id)
+
+        event.visitor_id = today = id_on(local_day)
         visit = book.find(site.id, today, event.ts)
         if visit is None:
             # Across the site's midnight the id changes with the salt: the visit, if any, is
             # filed under yesterday's id. Computed only on a miss, to keep the hot path short.
-            yesterday_salt = self.salts.salt(local_day - timedelta(days=1))
-            yesterday = privacy.visitor_id(yesterday_salt, *identity, site.id)
-            visit = book.find(site.id, yesterday, event.ts)
+            visit = book.find(site.id, id_on(local_day - timedelta(days=1)), event.ts)
         self._join_or_start(event, visit, book)
 
     def _join_or_start(self, event: Event, visit: Visit | None, book: VisitBook) -> None:

@@ -1,4 +1,4 @@
-"""Metadata tables (accounts, users, API keys, sites, salts).
+"""Metadata tables (accounts, users, API keys, sites, salts, per-site configuration).
 
 Portable SQLAlchemy 2 models: nothing here may rely on SQLite-only behaviour, because the same
 schema runs on PostgreSQL by URL. Ids exposed by the TinyTrail API are UUID strings; a site also
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,3 +106,96 @@ class Salt(Base):
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     secret: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# -- per-site configuration (goals, funnels, shared links, props, aliases, tracker) ----------------
+# Every row hangs off a site with ON DELETE CASCADE, so deleting a site removes its configuration
+# in the same statement, on SQLite (foreign_keys pragma) and PostgreSQL alike.
+
+
+def _site_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+
+
+class Goal(Base):
+    """A conversion: a custom event (optionally a revenue goal), a pageview or a scroll depth."""
+
+    __tablename__ = "goals"
+    # Never reuse a deleted goal's id: API clients and funnels refer to goals by id.
+    __table_args__ = (
+        UniqueConstraint("site_id", "display_name", name="uq_goals_site_display_name"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = _site_fk()
+    display_name: Mapped[str] = mapped_column(String(255))
+    event_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    page_path: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    # -1 = not a scroll-depth goal; 1..100 = the depth a visit must reach on page_path.
+    scroll_threshold: Mapped[int] = mapped_column(Integer, default=-1)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    custom_props: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Funnel(Base):
+    __tablename__ = "funnels"
+    __table_args__ = (
+        UniqueConstraint("site_id", "name", name="uq_funnels_site_name"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = _site_fk()
+    name: Mapped[str] = mapped_column(String(255))
+    # Goal ids in step order, 2 to 8 of them; deleting a goal rewrites the funnels using it.
+    steps: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SharedLink(Base):
+    """A secret URL that shows a site's dashboard without an account."""
+
+    __tablename__ = "shared_links"
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_shared_links_site_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = _site_fk()
+    name: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CustomProp(Base):
+    """One allowed custom property key of a site (Plausible's `allowed_event_props`)."""
+
+    __tablename__ = "custom_props"
+    __table_args__ = (UniqueConstraint("site_id", "property", name="uq_custom_props_site_prop"),)
+
+    # A surrogate id keeps the order in which properties were added, as Plausible lists them.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = _site_fk()
+    property: Mapped[str] = mapped_column(String(300))
+
+
+class SiteAlias(Base):
+    """A previous domain of a site, still accepted wherever a site is named by its domain."""
+
+    __tablename__ = "site_aliases"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    site_id: Mapped[int] = _site_fk()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SiteTrackerConfig(Base):
+    """The tracker script options of a site; only what differs from the defaults is stored."""
+
+    __tablename__ = "site_tracker_configs"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

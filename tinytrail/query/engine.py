@@ -12,10 +12,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from tinytrail.query import names, registry
-from tinytrail.query.model import Node, Query, Result, ResultRow
-from tinytrail.query.sql.compiler import compile_query, time_unit
+from tinytrail.query.model import Node, Query, Result, ResultRow, SiteContext
+from tinytrail.query.periods import from_dates
+from tinytrail.query.sql.compiler import Compiler, time_unit
 from tinytrail.query.sql.dialect import Dialect, DuckDBDialect
 from tinytrail.query.sql.funnel import compile_funnel
+from tinytrail.query.sql.rollups import build_statements
 from tinytrail.query.validate import validate
 
 
@@ -23,6 +25,10 @@ class Store(Protocol):
     def fetch_dicts(
         self, sql: str, params: dict[str, Any], timeout: float | None = None
     ) -> list[dict[str, Any]]: ...
+    def rollup_days(self, site_id: int, first: date, last: date) -> set[date]: ...
+    def replace_rollups(
+        self, site_id: int, day: date, statements: list[tuple[str, dict[str, Any]]]
+    ) -> None: ...
 
 
 def _round(value: Any, places: int) -> float | int | None:
@@ -64,7 +70,16 @@ class Engine:
 
     def run(self, query: Query) -> Result:
         validate(query)
-        compiled = compile_query(query, self.dialect)
+        compiler = Compiler(query, self.dialect)
+        compiled = None
+        key = compiler.rollup_key()
+        if key is not None:
+            rng = query.date_range
+            aggregated = self.store.rollup_days(query.site.id, rng.first, rng.last)
+            if aggregated:
+                compiled = compiler.compile_rollup(key, aggregated)
+        if compiled is None:
+            compiled = compiler.compile()
         raw = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
         rows = []
         total = None
@@ -85,6 +100,13 @@ class Engine:
             total_rows=(int(total) if total is not None else 0) if query.total_rows else None,
             time_labels=labels,
         )
+
+    def aggregate_day(self, site: SiteContext, day: date) -> None:
+        """Build (or rebuild) the rollups of one closed local day of a site."""
+        query = Query(
+            site=site, metrics=("visits",), date_range=from_dates(day, day, site.timezone)
+        )
+        self.store.replace_rollups(site.id, day, build_statements(query, self.dialect))
 
     def funnel(self, query: Query, steps: tuple[Node, ...]) -> list[int]:
         """Visits reaching each step, in order (the query gives site, range and filters)."""

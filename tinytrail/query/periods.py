@@ -37,11 +37,13 @@ class DateRange:
         return (self.last - self.first).days + 1
 
     def local_iso(self) -> tuple[str, str]:
-        """The range as ISO 8601 strings with the site's offset (Plausible's echo)."""
-        return (
-            self.start.astimezone(self.timezone).isoformat(),
-            self.end.astimezone(self.timezone).isoformat(),
-        )
+        """The range as ISO 8601 strings with the site's offset (`Z` for UTC), as Plausible."""
+
+        def text(moment: datetime) -> str:
+            local = moment.astimezone(self.timezone).isoformat()
+            return local.removesuffix("+00:00") + "Z" if local.endswith("+00:00") else local
+
+        return text(self.start), text(self.end)
 
 
 def _exists(local: datetime) -> bool:

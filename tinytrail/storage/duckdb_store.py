@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from tinytrail.ingest.model import Event
 from tinytrail.ingest.sessions import Visit
 from tinytrail.storage.arrow_batches import events_table, visits_table
 from tinytrail.storage.schema import DUCKDB_SCHEMA
-from tinytrail.timeutil import to_us
+from tinytrail.timeutil import from_us, to_us, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class DuckDBStore:
                 if closed:
                     closed_batch = visits_table(closed)  # noqa: F841
                     con.execute("INSERT INTO sessions BY NAME SELECT * FROM closed_batch")
+                self._invalidate_late(con, events)
                 if max_seq is not None:
                     con.execute(
                         "INSERT OR REPLACE INTO ingest_state VALUES ('max_seq', ?)", [max_seq]
@@ -91,11 +92,75 @@ class DuckDBStore:
                 con.execute("ROLLBACK")
                 raise
 
+    def replace_rollups(
+        self, site_id: int, day: date, statements: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Rebuild one site-day of rollups atomically: readers see the old or the new rows."""
+        with self._write_lock:
+            con = self._con
+            con.execute("BEGIN")
+            try:
+                for table in ("rollups", "rollup_days"):
+                    con.execute(
+                        f"DELETE FROM {table} WHERE site_id = ? AND day = ?", [site_id, day]
+                    )
+                for sql, params in statements:
+                    con.execute(f"INSERT INTO rollups {sql}", params)
+                con.execute(
+                    "INSERT INTO rollup_days VALUES (?, ?, now()::TIMESTAMP)", [site_id, day]
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def _invalidate_late(self, con: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> None:
+        """Events older than a day may land in already rolled-up days: drop those rollups.
+
+        UTC dates widened by a day on each side cover every site timezone.
+        """
+        if not events:
+            return
+        horizon = to_us(utcnow()) - 25 * 3600 * 1_000_000
+        late: dict[int, tuple[int, int]] = {}
+        for event in events:
+            if event.ts < horizon:
+                low, high = late.get(event.site_id, (event.ts, event.ts))
+                late[event.site_id] = (min(low, event.ts), max(high, event.ts))
+        for site_id, (low, high) in late.items():
+            first = from_us(low).date() - timedelta(days=1)
+            last = from_us(high).date() + timedelta(days=1)
+            for table in ("rollups", "rollup_days"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE site_id = ? AND day >= ? AND day <= ?",
+                    [site_id, first, last],
+                )
+
+    def rollup_days(self, site_id: int, first: date, last: date) -> set[date]:
+        rows = (
+            self._cursor()
+            .execute(
+                "SELECT day FROM rollup_days WHERE site_id = ? AND day >= ? AND day <= ?",
+                [site_id, first, last],
+            )
+            .fetchall()
+        )
+        return {row[0] for row in rows}
+
+    def invalidate_rollups(self, site_id: int, first: date, last: date) -> None:
+        """Late events (imports, back-dated hits) make those days' rollups stale: drop them."""
+        with self._write_lock:
+            for table in ("rollups", "rollup_days"):
+                self._con.execute(
+                    f"DELETE FROM {table} WHERE site_id = ? AND day >= ? AND day <= ?",
+                    [site_id, first, last],
+                )
+
     def delete_sites(self, site_ids: Sequence[int]) -> None:
         with self._write_lock:
             ids = list(site_ids)
             self._con.execute("BEGIN")
-            for table in ("events", "sessions", "sessions_open"):
+            for table in ("events", "sessions", "sessions_open", "rollups", "rollup_days"):
                 self._con.execute(f"DELETE FROM {table} WHERE site_id IN (SELECT unnest(?))", [ids])
             self._con.execute("COMMIT")
 

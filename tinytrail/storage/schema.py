@@ -71,6 +71,29 @@ CREATE TABLE IF NOT EXISTS sessions_open ({_SESSION_COLUMNS}
 );
 CREATE OR REPLACE VIEW all_sessions AS
     SELECT * FROM sessions UNION ALL SELECT * FROM sessions_open;
+CREATE TABLE IF NOT EXISTS rollups (
+    site_id UINTEGER NOT NULL,
+    day DATE NOT NULL,
+    rollup_key VARCHAR NOT NULL,
+    v1 VARCHAR,
+    v2 VARCHAR,
+    v3 VARCHAR,
+    ev_visitors UBIGINT,
+    ev_visits UBIGINT,
+    pageviews UBIGINT,
+    events UBIGINT,
+    unique_pageviews UBIGINT,
+    se_visitors UBIGINT,
+    se_visits UBIGINT,
+    bounces UBIGINT,
+    duration_sum DOUBLE,
+    session_pageviews UBIGINT
+);
+CREATE TABLE IF NOT EXISTS rollup_days (
+    site_id UINTEGER NOT NULL,
+    day DATE NOT NULL,
+    built_at TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ingest_state (
     name VARCHAR PRIMARY KEY,
     value UBIGINT NOT NULL

@@ -38,8 +38,20 @@ class SchemaError(InvalidInput):
 
 
 def render(value: Any) -> str:
-    """Values inside messages are shown as compact JSON, as Plausible does."""
-    return json.dumps(value, separators=(", ", ": "), ensure_ascii=False)
+    """Values inside messages as Plausible prints them (Elixir's inspect): `["a", 1]`,
+    `%{"case_sensitive" => false}`, `nil`."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(render(item) for item in value) + "]"
+    if isinstance(value, dict):
+        pairs = ", ".join(f"{render(k)} => {render(v)}" for k, v in value.items())
+        return "%{" + pairs + "}"
+    return json.dumps(value)
 
 
 def _schema(pointer: str, text: str) -> SchemaError:
@@ -71,23 +83,43 @@ def _expect(value: Any, kind: type, pointer: str, name: str) -> None:
 
 
 def check_schema(body: dict[str, Any]) -> None:
-    for key in body:
-        if key not in TOP_LEVEL:
-            raise _schema(f"#/{key}", "Schema does not allow additional properties.")
-    missing = [k for k in ("metrics", "date_range") if k not in body]
-    if missing:
-        raise _schema("#", f"Required properties {', '.join(missing)} were not present.")
-    _check_metrics(body["metrics"])
-    _check_dimensions(body.get("dimensions", []))
-    _check_date_range(body["date_range"])
-    filters = body.get("filters", [])
+    """All schema errors at once, joined by newlines, in the validator's order: properties
+    alphabetically, then unknown keys, then required ones."""
+    errors: list[str] = []
+    checks = {
+        "date_range": _check_date_range,
+        "dimensions": _check_dimensions,
+        "filters": _check_filters,
+        "include": _check_include,
+        "metrics": _check_metrics,
+        "order_by": _check_order_by,
+        "pagination": _check_pagination,
+    }
+    for key in sorted(checks):
+        if key in body:
+            try:
+                checks[key](body[key])
+            except SchemaError as exc:
+                errors.append(exc.message)
+    errors += [
+        f"#/{key}: Schema does not allow additional properties."
+        for key in body
+        if key not in TOP_LEVEL
+    ]
+    missing = [k for k in ("site_id", "metrics", "date_range") if k not in body]
+    if len(missing) == 1:
+        errors.append(f"#: Required property {missing[0]} was not present.")
+    elif missing:
+        errors.append(f"#: Required properties {', '.join(missing)} were not present.")
+    if errors:
+        raise SchemaError("\n".join(errors))
+
+
+def _check_filters(filters: Any) -> None:
     _expect(filters, list, "#/filters", "Array")
     for index, item in enumerate(filters):
         if not _valid_filter(item, top_level=True):
             raise _schema(f"#/filters/{index}", f"Invalid filter {render(item)}")
-    _check_order_by(body.get("order_by"))
-    _check_include(body.get("include"))
-    _check_pagination(body.get("pagination"))
 
 
 def _check_unique(items: list[Any], pointer: str) -> None:
@@ -184,7 +216,7 @@ def _check_order_by(value: Any) -> None:
         if not known:
             raise _schema(f"#/order_by/{index}/0", f"Invalid value in order_by {render(name)}")
         if direction not in ("asc", "desc"):
-            raise _schema(f"#/order_by/{index}/1", f"Invalid value in order_by {render(direction)}")
+            raise _schema(f"#/order_by/{index}/1", "Value is not allowed in enum.")
 
 
 def _check_include(value: Any) -> None:
@@ -273,15 +305,17 @@ def parse_date_range(value: Any, site: SiteContext, now: datetime) -> periods.Da
 
 def parse_query(body: dict[str, Any], site: SiteContext, now: datetime) -> Query:
     check_schema(body)
-    metrics = tuple(body["metrics"])
-    dimensions = tuple(body.get("dimensions", []))
-    filters = tuple(parse_filter(item) for item in body.get("filters", []))
     date_range = parse_date_range(body["date_range"], site, now)
+    metrics = tuple(body["metrics"])
+    filters = tuple(parse_filter(item) for item in body.get("filters", []))
+    dimensions = tuple(body.get("dimensions", []))
     order_by = tuple((name, direction) for name, direction in body.get("order_by") or [])
     for name, direction in order_by:
         if name not in metrics and name not in dimensions:
+            # Plausible prints the parsed entry: metrics are atoms, dimensions strings.
+            shown = f":{name}" if registry.metric(name) else render(name)
             raise InvalidInput(
-                f"Invalid order_by entry '{render([name, direction])}'. Entry is not a queried "
+                f"Invalid order_by entry '{{{shown}, :{direction}}}'. Entry is not a queried "
                 "metric or dimension."
             )
     include = body.get("include") or {}

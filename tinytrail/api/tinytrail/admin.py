@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -97,3 +99,22 @@ async def delete_user(request: Request) -> Response:
     user_id = uuid_param(request)
     user = runtime_of(request).repo.delete_user(user_id)
     return success(user_json(user))
+
+
+@endpoint(admin=True)
+async def aggregate(request: Request) -> Response:
+    """Build the daily rollups of one date (default: yesterday, UTC) for every site."""
+    body = await json_object(request) if await request.body() else {}
+    raw = body.get("date")
+    day = None
+    if raw is not None:
+        if not isinstance(raw, str) or len(raw) != 10:
+            raise InvalidInput("date must be a string in YYYY-MM-DD format")
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise InvalidInput("date must be a valid date in YYYY-MM-DD format") from None
+    runtime = runtime_of(request)
+    day = day or (runtime.clock().astimezone(UTC).date() - timedelta(days=1))
+    await asyncio.to_thread(runtime.aggregate, day)
+    return success({"message": f"Aggregation completed for {day.isoformat()}"})

@@ -12,14 +12,23 @@ Every value is a bound parameter; backend specifics go through the dialect.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from tinytrail.ingest.sources import tinytrail_channel_sql_cases
 from tinytrail.query import registry
 from tinytrail.query.model import Filter, Node, Query
+from tinytrail.query.sql.aggregates import event_metric_sql
 from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
 from tinytrail.query.sql.dialect import Dialect
 from tinytrail.query.sql.filters import FilterSQL, touches_events
+from tinytrail.query.sql.rollups import (
+    KEYS,
+    PAGEVIEW_FILTER,
+    RollupKey,
+    parts_sql,
+    rollup_key_for,
+)
 
 E, S = "ev", "se"
 LOCATION_COLUMNS = {"country": "''", "region": "''", "city": "0"}
@@ -181,16 +190,7 @@ class Compiler:
     # -- the two sides ----------------------------------------------------------------------
 
     def event_metric_expr(self, name: str) -> str:
-        d = self.ctx.dialect
-        return {
-            "visitors": "count(DISTINCT visitor_id)",
-            "visits": "count(DISTINCT nullif(session_id, 0))",
-            "pageviews": d.count_if("name = 'pageview'"),
-            "events": "count(*)",
-            "unique_pageviews": d.distinct_if("nullif(session_id, 0)", "name = 'pageview'"),
-            "total_revenue": "sum(revenue_amount)",
-            "average_revenue": "avg(revenue_amount)",
-        }[name]
+        return event_metric_sql(self.ctx.dialect, name)
 
     def session_metric_expr(self, name: str) -> str:
         if name == "bounce_rate":
@@ -346,6 +346,49 @@ class Compiler:
         if q.offset:
             sql += f" OFFSET {int(q.offset)}"
         return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
+
+    # -- from daily rollups -----------------------------------------------------------------
+
+    def compile_rollup(self, key: RollupKey, aggregated: set[date]) -> Compiled:
+        """The same answer as `compile`, from rollup rows plus raw rows of other days."""
+        q = self.query
+        side = "ev" if self.plan.either_side == E else "se"
+        dims = q.dimensions
+        ctes = [f"parts AS ({parts_sql(self.ctx, key, aggregated)})"]
+        row_filters = tuple(f for f in q.filters if f != PAGEVIEW_FILTER)
+        where = [*self.filters.on_rollup_rows(row_filters), *self._location_guards(E)]
+        columns = [
+            f"{self._time_bucket('day') if name.startswith('time') else self.dim_expr(name, E)}"
+            f" AS d{i}"
+            for i, name in enumerate(dims)
+        ]
+        sums = {
+            "visitors": f"sum({side}_visitors)",
+            "visits": f"sum({side}_visits)",
+            "pageviews": "sum(pageviews)",
+            "events": "sum(events)",
+            "unique_pageviews": "sum(unique_pageviews)",
+            "bounce_rate": "100.0 * sum(bounces) / nullif(sum(se_visits), 0)",
+            "visit_duration": "sum(duration_sum) / nullif(sum(se_visits), 0)",
+            "views_per_visit": "sum(session_pageviews) / nullif(sum(se_visits), 0)",
+        }
+        if "percentage" in q.metrics:
+            ctes.append(f"totals AS ({parts_sql(self.ctx, KEYS[0], aggregated)})")
+            total = f"(SELECT sum({side}_visitors) FROM totals)"
+            sums["percentage"] = f"100.0 * sum({side}_visitors) / nullif({total}, 0)"
+        columns += [f"{sums[m]} AS m_{m}" for m in q.metrics]
+        if q.total_rows:
+            columns.append("count(*) OVER () AS __total")
+        sql = f"WITH {', '.join(ctes)} " + select(columns, "parts", where or ["TRUE"], len(dims))
+        sql += " ORDER BY " + self._order_by()
+        if q.limit is not None:
+            sql += f" LIMIT {int(q.limit)}"
+        if q.offset:
+            sql += f" OFFSET {int(q.offset)}"
+        return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
+
+    def rollup_key(self) -> RollupKey | None:
+        return rollup_key_for(self.query, self.plan.page_as_entry)
 
     def _total_sql(self, side: str, filters: tuple[Node, ...]) -> str:
         visitors = ["count(DISTINCT visitor_id) AS v"]

@@ -39,13 +39,18 @@ class Context:
         return f"site_id = {site} AND ts >= {start} AND ts < {end} AND {self.traffic_flags()}"
 
     def session_base(self) -> str:
-        """Visits active in the range: last activity after its start, start before its end."""
+        """Visits that ended (had their last activity) in the range.
+
+        A visit belongs to the day of its last activity, the day whose salt gave its final
+        visitor id; so visits and visitors of consecutive days add up exactly, and daily rollups
+        give the same numbers as raw rows.
+        """
         p = self.params
         start = p(self.range.start.replace(tzinfo=None))
         end = p(self.range.end_exclusive.replace(tzinfo=None))
         site = p(self.query.site.id)
         return (
-            f"site_id = {site} AND last_activity >= {start} AND start < {end} "
+            f"site_id = {site} AND last_activity >= {start} AND last_activity < {end} "
             f"AND {self.traffic_flags()}"
         )
 

@@ -48,6 +48,10 @@ class FilterSQL:
     def on_events(self, nodes: tuple[Node, ...]) -> list[str]:
         return [self._node(node, EVENTS) for node in nodes]
 
+    def on_rollup_rows(self, nodes: tuple[Node, ...]) -> list[str]:
+        """Predicates on rollup rows, whose columns carry the stored columns' names."""
+        return [self._node(node, SESSIONS) for node in nodes]
+
     def on_sessions(self, nodes: tuple[Node, ...]) -> list[str]:
         """Visit predicates: visit-only filters directly, event ones as one semi-join."""
         direct = [self._node(n, SESSIONS) for n in nodes if not touches_events(n)]

@@ -1,0 +1,290 @@
+"""Daily rollups: additive per-day components that answer common reports without raw rows.
+
+For each site and closed local day, and for each rollup key (a tuple of stored columns), the
+rollup keeps sums that add up across days: event-side visitors, visits, pageviews, events and
+unique pageviews, and visit-side visitors, visits, bounces, duration and pageviews. They add up
+exactly because visitor ids are scoped to one local day (the daily salt) and a visit belongs to
+the day of its last activity. A query over a range reads rollup rows for aggregated days and the
+same components computed from raw rows for the other days (today, say), then sums them; the
+result equals the all-raw answer, which the tests prove for every report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tinytrail.query import registry
+from tinytrail.query.model import Filter, Node, Query
+from tinytrail.query.periods import from_dates
+from tinytrail.query.sql.aggregates import event_metric_sql
+from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
+from tinytrail.query.sql.dialect import Dialect
+from tinytrail.query.sql.filters import FilterSQL
+
+COMPONENTS = (
+    "ev_visitors",
+    "ev_visits",
+    "pageviews",
+    "events",
+    "unique_pageviews",
+    "se_visitors",
+    "se_visits",
+    "bounces",
+    "duration_sum",
+    "session_pageviews",
+)
+EVENT_COMPONENTS = COMPONENTS[:5]
+_EVENT_METRICS = ("visitors", "visits", "pageviews", "events", "unique_pageviews")
+SESSION_COMPONENTS = COMPONENTS[5:]
+ROLLUP_METRICS = frozenset(
+    {
+        "visitors",
+        "visits",
+        "pageviews",
+        "events",
+        "unique_pageviews",
+        "bounce_rate",
+        "visit_duration",
+        "views_per_visit",
+        "percentage",
+    }
+)
+PAGEVIEW_FILTER = Filter("is", "event:name", ("pageview",))
+
+
+@dataclass(frozen=True)
+class RollupKey:
+    columns: tuple[str, ...]  # stored columns, at most three
+    events: bool = True  # has event-side components
+    sessions: bool = True  # has visit-side components
+    pageviews_only: bool = False  # event side restricted to pageviews
+
+    @property
+    def name(self) -> str:
+        return ",".join(self.columns) + ("|pageviews" if self.pageviews_only else "")
+
+
+_VISIT_COLUMNS = (
+    "referrer_source",
+    "referrer",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "device",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "country",
+    "region",
+    "city",
+    "screen_width",
+)
+KEYS: tuple[RollupKey, ...] = (
+    RollupKey(()),
+    *(RollupKey((column,)) for column in _VISIT_COLUMNS),
+    RollupKey(("utm_source", "utm_medium", "utm_campaign")),
+    RollupKey(("entry_page",), events=False),
+    RollupKey(("exit_page",), events=False),
+    RollupKey(("name",), sessions=False),
+    RollupKey(("pathname",), sessions=False),
+    RollupKey(("pathname", "content_group"), sessions=False, pageviews_only=True),
+)
+_BY_NAME = {key.name: key for key in KEYS}
+
+
+def _dimension_columns(dimensions: tuple[str, ...]) -> tuple[str, ...] | None:
+    columns: list[str] = []
+    for name in dimensions:
+        dim = registry.dimension(name)
+        if dim is None or dim.prop_key or name == "event:goal":
+            return None
+        if dim.scope != "time":
+            columns.append(dim.column)
+    return tuple(columns)
+
+
+def _filter_columns(node: Node) -> set[str] | None:
+    """The stored columns a filter reads, or None if it cannot run on rollup rows."""
+    if isinstance(node, Filter):
+        dim = registry.dimension(node.dimension)
+        if dim is None or dim.prop_key or dim.scope == "time" or node.dimension == "event:goal":
+            return None
+        return {dim.column}
+    children = (node.child,) if hasattr(node, "child") else getattr(node, "children", ())
+    if not children or type(node).__name__ == "HasDone":
+        return None
+    found: set[str] = set()
+    for child in children:
+        columns = _filter_columns(child)
+        if columns is None:
+            return None
+        found |= columns
+    return found
+
+
+def rollup_key_for(query: Query, page_as_entry: bool) -> RollupKey | None:
+    """The rollup that can answer this query exactly, or None."""
+    if query.include_bots or page_as_entry or not set(query.metrics) <= ROLLUP_METRICS:
+        return None
+    if any(d in ("time:hour",) for d in query.dimensions):
+        return None
+    columns = _dimension_columns(query.dimensions)
+    if columns is None:
+        return None
+    rng = query.date_range
+    whole_days = from_dates(rng.first, rng.last, rng.timezone)
+    if (whole_days.start, whole_days.end) != (rng.start, rng.end):
+        return None  # instants (realtime, 24h, datetime pairs) are not whole days
+    filters = list(query.filters)
+    pageviews_only = PAGEVIEW_FILTER in filters
+    if pageviews_only:
+        filters.remove(PAGEVIEW_FILTER)
+    for node in filters:
+        used = _filter_columns(node)
+        if used is None or not used <= set(columns):
+            return None
+    if filters and "percentage" in query.metrics:
+        return None  # a filtered total is not a sum of rollup rows
+    return _BY_NAME.get(RollupKey(columns, pageviews_only=pageviews_only).name)
+
+
+def components_select(ctx: Context, key: RollupKey, days: list[tuple[date, date]] | None) -> str:
+    """Per-day components for `key` from raw rows, over `days` (None: the query's range).
+
+    Day ranges are inclusive local dates; the result has columns `day`, the key's columns and
+    every component (NULL where a side does not apply).
+    """
+    filters = FilterSQL(ctx)
+    cols = list(key.columns)
+    keys = ", ".join(["day", *cols])
+    parts = []
+    d = ctx.dialect
+    if key.events:
+        where = [_time_predicate(ctx, "ts", days), ctx.traffic_flags(), "name <> 'engagement'"]
+        where.insert(0, f"site_id = {ctx.params(ctx.query.site.id)}")
+        if key.pageviews_only:
+            where.append(filters.on_events((PAGEVIEW_FILTER,))[0])
+        day = f"CAST({ctx.local('ts')} AS DATE)"
+        event_parts = [
+            f"{event_metric_sql(d, metric)} AS {component}"
+            for component, metric in zip(EVENT_COMPONENTS, _EVENT_METRICS, strict=True)
+        ]
+        select = [f"{day} AS day", *cols, *event_parts]
+        group = ", ".join(str(i + 1) for i in range(len(cols) + 1))
+        parts.append(
+            (
+                "ev",
+                f"SELECT {', '.join(select)} FROM {EVENTS} WHERE {' AND '.join(where)} "
+                f"GROUP BY {group}",
+            )
+        )
+    if key.sessions:
+        where = [f"site_id = {ctx.params(ctx.query.site.id)}", ctx.traffic_flags()]
+        where.append(_time_predicate(ctx, "last_activity", days))
+        day = f"CAST({ctx.local('last_activity')} AS DATE)"
+        session_parts = (
+            "count(DISTINCT visitor_id) AS se_visitors",
+            "count(*) AS se_visits",
+            "sum(CASE WHEN is_bounce THEN 1 ELSE 0 END) AS bounces",
+            f"sum({d.seconds_between('start', 'last_event')}) AS duration_sum",
+            "sum(pageviews) AS session_pageviews",
+        )
+        select = [f"{day} AS day", *cols, *session_parts]
+        group = ", ".join(str(i + 1) for i in range(len(cols) + 1))
+        parts.append(
+            (
+                "se",
+                f"SELECT {', '.join(select)} FROM {SESSIONS} WHERE {' AND '.join(where)} "
+                f"GROUP BY {group}",
+            )
+        )
+    return _join_sides(parts, ["day", *cols], keys)
+
+
+def _join_sides(parts: list[tuple[str, str]], keys: list[str], key_list: str) -> str:
+    ev_cols = EVENT_COMPONENTS
+    se_cols = SESSION_COMPONENTS
+    if len(parts) == 1:
+        alias, sql = parts[0]
+        present = ev_cols if alias == "ev" else se_cols
+        # Canonical column order: the rollup rows are UNIONed with these by position.
+        values = [c if c in present else f"NULL AS {c}" for c in COMPONENTS]
+        return f"SELECT {key_list}, {', '.join(values)} FROM ({sql}) {alias}"
+    (_, ev_sql), (_, se_sql) = parts
+    merged = ", ".join(f"coalesce(ev.{k}, se.{k}) AS {k}" for k in keys)
+    on = " AND ".join(f"ev.{k} IS NOT DISTINCT FROM se.{k}" for k in keys)
+    both = ", ".join([*(f"ev.{c}" for c in ev_cols), *(f"se.{c}" for c in se_cols)])
+    return f"SELECT {merged}, {both} FROM ({ev_sql}) ev FULL OUTER JOIN ({se_sql}) se ON {on}"
+
+
+def _time_predicate(ctx: Context, column: str, days: list[tuple[date, date]] | None) -> str:
+    tz = ctx.range.timezone
+    spans = days if days is not None else [(ctx.range.first, ctx.range.last)]
+    parts = []
+    for first, last in spans:
+        rng = from_dates(first, last, tz)
+        start = ctx.params(rng.start.replace(tzinfo=None))
+        end = ctx.params(rng.end_exclusive.replace(tzinfo=None))
+        parts.append(f"({column} >= {start} AND {column} < {end})")
+    return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+
+def stored_columns(key: RollupKey) -> list[str]:
+    """Rollup row values are text columns v1..v3; read back under the original names."""
+    casts = []
+    for index, column in enumerate(key.columns):
+        value = f"v{index + 1}"
+        if column in ("city", "screen_width"):
+            value = f"CAST({value} AS UINTEGER)"
+        casts.append(f"{value} AS {column}")
+    return casts
+
+
+def build_statements(query: Query, dialect: Dialect) -> list[tuple[str, dict[str, Any]]]:
+    """SELECTs producing the rollup rows of the query's day, one per key, with their params."""
+    statements = []
+    for key in KEYS:
+        ctx = Context(query, dialect)
+        values = [f"CAST({column} AS VARCHAR)" for column in key.columns]
+        values += ["NULL"] * (3 - len(values))
+        inner = components_select(ctx, key, None)
+        site = ctx.params(query.site.id)
+        columns = [site, "day", ctx.params(key.name), *values, *COMPONENTS]
+        statements.append((f"SELECT {', '.join(columns)} FROM ({inner}) c", ctx.params.values))
+    return statements
+
+
+def missing_spans(first: date, last: date, aggregated: set[date]) -> list[tuple[date, date]]:
+    """Contiguous runs of days in [first, last] that have no rollup yet."""
+    spans: list[tuple[date, date]] = []
+    day = first
+    while day <= last:
+        if day not in aggregated:
+            if spans and (day - spans[-1][1]).days == 1:
+                spans[-1] = (spans[-1][0], day)
+            else:
+                spans.append((day, day))
+        day = date.fromordinal(day.toordinal() + 1)
+    return spans
+
+
+def parts_sql(ctx: Context, key: RollupKey, aggregated: set[date]) -> str:
+    """Rollup rows of aggregated days plus raw components of the others, same columns."""
+    rng = ctx.range
+    p = ctx.params
+    keys = stored_columns(key)
+    rollup_cols = ", ".join(["day", *keys, *COMPONENTS])
+    sql = (
+        f"SELECT {rollup_cols} FROM rollups WHERE site_id = {p(ctx.query.site.id)} "
+        f"AND rollup_key = {p(key.name)} AND day >= {p(rng.first)} AND day <= {p(rng.last)}"
+    )
+    spans = missing_spans(rng.first, rng.last, aggregated)
+    if spans:
+        sql += " UNION ALL " + components_select(ctx, key, spans)
+    return sql
