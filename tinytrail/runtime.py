@@ -43,7 +43,7 @@ class Runtime:
         self.site_config = SiteConfigRepo(make_sessionmaker(self.meta_db))
         self.salts = privacy.SaltBook(self.repo.get_or_create_salt)
         self.geo = GeoLocator(settings.geoip_db)
-        self.sites = SitesCache(self.repo.list_sites)
+        self.sites = SitesCache(self.repo.list_sites, self.site_config.all_aliases)
         self.store = DuckDBStore(settings.events_path)
         self.wal = WriteAheadLog(settings.wal_dir, settings.wal_fsync)
         visits = VisitBook(settings.session_timeout_min)
@@ -58,6 +58,8 @@ class Runtime:
         self.engine = Engine(self.store)
         self.repo.on_sites_changed.append(self.sites.reload)
         self.repo.on_sites_deleted.append(self._purge_sites)
+        self.repo.on_domain_changed.append(self.site_config.record_domain_change)
+        self.site_config.on_aliases_changed.append(self.sites.reload)
 
     def bootstrap_admin(self) -> str | None:
         """On an empty installation, create the admin account and return its key (else None)."""

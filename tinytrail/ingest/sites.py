@@ -66,8 +66,13 @@ def compile_site(site: Site) -> SiteRules:
 
 
 class SitesCache:
-    def __init__(self, load: Callable[[], Iterable[Site]]) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Iterable[Site]],
+        aliases: Callable[[], dict[str, int]] = dict,
+    ) -> None:
         self._load = load
+        self._load_aliases = aliases
         self._lock = threading.Lock()
         self._by_uuid: dict[str, SiteRules] = {}
         self._by_domain: dict[str, SiteRules] = {}
@@ -78,8 +83,15 @@ class SitesCache:
         rules = [compile_site(site) for site in self._load()]
         with self._lock:
             self._by_uuid = {r.uuid: r for r in rules}
-            self._by_domain = {r.domain: r for r in rules}
             self._by_id = {r.id: r for r in rules}
+            # A renamed site keeps receiving events sent under its previous domains.
+            by_domain = {
+                alias: self._by_id[site_id]
+                for alias, site_id in self._load_aliases().items()
+                if site_id in self._by_id
+            }
+            by_domain.update({r.domain: r for r in rules})
+            self._by_domain = by_domain
 
     def ids(self) -> set[int]:
         return set(self._by_id)

@@ -54,6 +54,8 @@ class MetaRepo:
         # event store and caches can drop what hangs off it.
         self.on_sites_deleted: list[Callable[[list[int]], None]] = []
         self.on_sites_changed: list[Callable[[], None]] = []
+        # Called with (site id, old domain, new domain) after a domain change.
+        self.on_domain_changed: list[Callable[[int, str, str], None]] = []
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -249,6 +251,7 @@ class MetaRepo:
                 if site is None:
                     raise NotFound("Website not found")
                 domain = fields.get("domain")
+                old_domain = site.domain
                 if domain is not None and domain != site.domain:
                     taken = s.scalar(select(Site.id).where(Site.domain == domain))
                     if taken is not None:
@@ -258,6 +261,9 @@ class MetaRepo:
                         setattr(site, name, value)
         except IntegrityError as exc:
             raise InvalidInput("domain is already taken") from exc
+        if site.domain != old_domain:
+            for hook in self.on_domain_changed:
+                hook(site.id, old_domain, site.domain)
         self._sites_changed()
         return site
 

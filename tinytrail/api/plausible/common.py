@@ -71,8 +71,8 @@ def has_scope(principal: Principal, wanted: str) -> bool:
 
 
 def accessible_site(runtime: Runtime, principal: Principal, domain: str) -> Site | None:
-    """The site named by `domain` if this key may see it (admins see every site)."""
-    site = runtime.repo.get_site_by_domain(domain.strip().lower())
+    """The site named by `domain` (or a domain it had before) if this key may see it."""
+    site = runtime.site_config.find_site(domain.strip().lower())
     if site is None:
         return None
     if principal.is_admin or site.account_id == principal.account_id:

@@ -35,6 +35,7 @@ from tinytrail.api.http import JSON, BodyTooLarge, decode_json, read_body
 from tinytrail.api.plausible.common import (
     INVALID_KEY_OR_SITE,
     PlausibleError,
+    accessible_site,
     authenticate,
     has_scope,
     runtime_of,
@@ -98,9 +99,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def visible_site(call: Call, domain: str) -> Site:
-    site = call.runtime.site_config.find_site(domain.strip().lower())
-    principal = call.principal
-    if site is None or not (principal.is_admin or site.account_id == principal.account_id):
+    site = accessible_site(call.runtime, call.principal, domain)
+    if site is None:
         raise NotFound(SITE_NOT_FOUND)
     return site
 
@@ -365,7 +365,6 @@ def update_site(call: Call) -> dict[str, Any]:
             site = call.runtime.repo.update_site(site.id, domain=domain)
         except InvalidInput:
             raise PlausibleError(400, TAKEN) from None
-        call.runtime.site_config.record_domain_change(site.id, old, domain)
     if tracker:
         call.runtime.site_config.update_tracker_config(site.id, tracker)
     return site_json(call, site)
