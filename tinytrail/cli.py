@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import gzip
+import io
 import logging
+import os
 import sys
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, cast
 
-from tinytrail.settings import OPTIONS, SettingsError, load_settings, settings_markdown
+from tinytrail.settings import OPTIONS, Settings, SettingsError, load_settings, settings_markdown
+
+if TYPE_CHECKING:
+    from tinytrail.ingest.importer import ImportSummary
+
+IMPORT_CHUNK = 1 << 20  # bytes read (and sent) at a time: the file is streamed, never loaded
+SHOWN_ERRORS = 20
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,14 +74,255 @@ def cmd_settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "import",
+        help="load raw events (newline-delimited JSON, Plausible's columns) into a site",
+        description="Load raw events into a site. Without --server the data folder is opened "
+        "directly; if a server holds it, the file is sent to that server instead.",
+    )
+    parser.add_argument(
+        "file", metavar="FILE", help="NDJSON file; `-` is stdin, `.gz` is gunzipped"
+    )
+    parser.add_argument("--site", required=True, help="the site's domain or website id")
+    parser.add_argument(
+        "--format", choices=["plausible"], default="plausible", help="column names of the file"
+    )
+    parser.add_argument("--data-dir", dest="data_dir", default=None, help="the data folder")
+    parser.add_argument(
+        "--server", default=None, help="send to this server's URL (default: TINYTRAIL_URL)"
+    )
+    parser.add_argument(
+        "--api-key",
+        dest="api_key",
+        default=None,
+        help="admin API key for --server (default: TINYTRAIL_ADMIN_API_KEY)",
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = load_settings(flags={"data_dir": args.data_dir})
+    server = args.server or os.environ.get("TINYTRAIL_URL", "")
+    if not server and _store_in_use(settings):
+        server = _running_server(settings)
+        if not server:
+            _fail(
+                f"the data folder {settings.data_dir} is in use by a server that does not "
+                "answer at its configured address; pass --server URL (or set TINYTRAIL_URL)"
+            )
+            return 2
+        print(f"tinytrail: the data folder is in use; sending to the server at {server}")
+    unreadable: list[Exception] = []
+    with ExitStack() as stack:
+        try:
+            source = stack.enter_context(_open_input(args.file))
+        except OSError as exc:
+            _fail(f"cannot open {args.file}: {exc}")
+            return 2
+        chunks = _chunks(source, unreadable)
+        if server:
+            key = args.api_key or settings.admin_api_key
+            summary = _import_via_server(server, key, args.site, chunks)
+        else:
+            summary = _import_here(settings, args.site, chunks)
+    if summary is None:
+        return 2
+    status = _report(summary)
+    if unreadable:
+        _fail(f"{args.file} ends unreadably ({unreadable[0]}); the lines before it were imported")
+        return 2
+    return status
+
+
+def _chunks(source: io.BufferedIOBase, unreadable: list[Exception]) -> Iterator[bytes]:
+    """The file in chunks; a read error (a truncated or corrupt `.gz`) ends them.
+
+    The error is kept in `unreadable` instead of raised, so the import still finishes what it
+    has: every line read so far, their visits closed, the cut last line skipped as malformed.
+    """
+    try:
+        while chunk := source.read1(IMPORT_CHUNK):
+            yield chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        unreadable.append(exc)
+
+
+def _fail(message: str) -> None:
+    print(f"tinytrail: {message}", file=sys.stderr)
+
+
+@contextmanager
+def _open_input(path: str) -> Iterator[io.BufferedIOBase]:
+    if path == "-":
+        # Typed as a plain BinaryIO, it is a BufferedReader at run time (read1 is needed).
+        yield cast(io.BufferedReader, sys.stdin.buffer)
+    elif path.endswith(".gz"):
+        with gzip.open(path, "rb") as compressed:
+            yield compressed
+    else:
+        with open(path, "rb") as plain:
+            yield plain
+
+
+def _store_in_use(settings: Settings) -> bool:
+    """Whether another process (a server) holds the event store: DuckDB allows one owner."""
+    import duckdb
+
+    if not settings.events_path.exists():
+        return False
+    try:
+        duckdb.connect(str(settings.events_path), read_only=True).close()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            return True
+        raise
+    return False
+
+
+def _running_server(settings: Settings) -> str:
+    """The URL of the server configured for this data folder, if it answers; else ""."""
+    import httpx
+
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    url = f"http://{host}:{settings.port}"
+    try:
+        healthy = httpx.get(f"{url}/health", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return ""
+    return url if healthy else ""
+
+
+def _import_here(
+    settings: Settings, site_ref: str, chunks: Iterator[bytes]
+) -> ImportSummary | None:
+    """Open the data folder in this process (no server holds it) and import into it."""
+    from tinytrail.ingest.importer import Importer, find_site, split_lines
+    from tinytrail.runtime import Runtime
+
+    if not settings.events_path.exists():
+        _fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
+        return None
+    runtime = Runtime(settings)
+    try:
+        site = find_site(runtime.sites, site_ref)
+        if site is None:
+            _fail(f"no site {site_ref!r} in {settings.data_dir}")
+            return None
+        summary = Importer.of(runtime).import_lines(site, split_lines(chunks))
+        # Raw-IP lines created salts for their historical dates; they are needed no more.
+        runtime.forget_old_salts()
+        return summary
+    finally:
+        runtime.stop()
+
+
+def _import_via_server(
+    server: str, api_key: str, site_ref: str, chunks: Iterator[bytes]
+) -> ImportSummary | None:
+    import httpx
+
+    from tinytrail.ingest.importer import ImportSummary
+
+    if not api_key:
+        _fail("sending to a server needs an admin key: --api-key or TINYTRAIL_ADMIN_API_KEY")
+        return None
+    try:
+        response = httpx.post(
+            f"{server.rstrip('/')}/api/v1/admin/import",
+            params={"site_id": site_ref},
+            content=chunks,
+            headers={"X-API-KEY": api_key, "Content-Type": "application/x-ndjson"},
+            # The answer comes once the whole file is in, however long that takes.
+            timeout=httpx.Timeout(30, read=None, write=None),
+        )
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        _fail(f"import through {server} failed: {exc}")
+        return None
+    if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        _fail(f"{server} answered {response.status_code}: {error.get('message', body)}")
+        return None
+    data = body["data"]
+    errors = [(int(e["line"]), str(e["message"])) for e in data["errors"]]
+    return ImportSummary(int(data["loaded"]), int(data["skipped"]), errors)
+
+
+def _aggregate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "aggregate",
+        help="build the daily rollups of a date (default: yesterday, UTC) for every site",
+    )
+    parser.add_argument("--date", default=None, help="YYYY-MM-DD")
+    parser.add_argument("--data-dir", dest="data_dir", default=None, help="the data folder")
+    parser.add_argument("--server", default=None, help="ask this server (default: TINYTRAIL_URL)")
+    parser.add_argument("--api-key", dest="api_key", default=None, help="admin key for --server")
+
+
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        _fail("--date must be YYYY-MM-DD")
+        return 2
+    settings = load_settings(flags={"data_dir": args.data_dir})
+    server = args.server or os.environ.get("TINYTRAIL_URL", "")
+    if not server and _store_in_use(settings):
+        server = _running_server(settings)
+        if not server:
+            _fail("the data folder is in use by a server; pass --server URL")
+            return 2
+    if server:
+        import httpx
+
+        body = {"date": day.isoformat()} if day else {}
+        key = args.api_key or settings.admin_api_key
+        response = httpx.post(
+            f"{server.rstrip('/')}/api/v1/admin/aggregate",
+            json=body,
+            headers={"X-API-KEY": key},
+            timeout=None,
+        )
+        print(response.json().get("data", response.json()))
+        return 0 if response.status_code == 200 else 1
+    from tinytrail.runtime import Runtime
+
+    runtime = Runtime(settings)
+    try:
+        done = runtime.aggregate(day)
+    finally:
+        runtime.stop()
+    print(f"aggregated {len(done)} site(s): {', '.join(done) or '-'}")
+    return 0
+
+
+def _report(summary: ImportSummary) -> int:
+    """Print the outcome; exit 1 only when there were lines and none of them loaded."""
+    print(f"loaded {summary.loaded}, skipped {summary.skipped}")
+    for line, message in summary.errors[:SHOWN_ERRORS]:
+        print(f"  line {line}: {message}")
+    if summary.skipped > SHOWN_ERRORS:
+        print(f"  ... and {summary.skipped - SHOWN_ERRORS} more skipped lines")
+    return 1 if summary.loaded == 0 and summary.skipped else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tinytrail", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     settings = sub.add_parser("settings", help="show the effective settings")
     settings.add_argument("--markdown", action="store_true", help="print the settings table")
+    _import_parser(sub)
+    _aggregate_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"serve": cmd_serve, "settings": cmd_settings}
+    handlers = {
+        "serve": cmd_serve,
+        "settings": cmd_settings,
+        "import": cmd_import,
+        "aggregate": cmd_aggregate,
+    }
     try:
         return handlers[args.command](args)
     except SettingsError as exc:

@@ -9,6 +9,7 @@ from tinytrail.api.plausible import events as plausible_events
 from tinytrail.api.plausible import query as plausible_query
 from tinytrail.api.plausible.sites import sites_routes
 from tinytrail.api.tinytrail import admin, collect, reports, websites
+from tinytrail.api.tinytrail.imports import import_routes
 
 
 def routes() -> list[Route]:
@@ -29,6 +30,7 @@ def routes() -> list[Route]:
         Route("/api/v1/websites", websites.create_website, methods=["POST"]),
         Route("/api/v1/websites/{id}", websites.update_website, methods=["PATCH"]),
         Route("/api/v1/websites/{id}", websites.delete_website, methods=["DELETE"]),
+        *import_routes(),
         Route("/api/v1/admin/aggregate", admin.aggregate, methods=["POST"]),
         Route("/api/v1/reports/summary", reports.summary, methods=["GET"]),
         Route("/api/v1/reports/pages", reports.pages, methods=["GET"]),

@@ -151,8 +151,13 @@ class Ingestor:
         if not hit.user_agent:
             event.is_bot = bool(preset.get("is_bot", hit.bot_hint))
         if "channel" not in preset:
+            click_id = next((p for p in CLICK_IDS if hit.params.get(p)), "")
             event.channel = sources.channel(
-                event.referrer_source, event.utm_medium, event.utm_source, event.utm_campaign, ""
+                event.referrer_source,
+                event.utm_medium,
+                event.utm_source,
+                event.utm_campaign,
+                click_id,
             )
 
     def _identity(self, hit: Hit) -> tuple[str, str]:
@@ -161,7 +166,7 @@ class Ingestor:
     def _assign_visit(
         self, event: Event, hit: Hit, site: SiteRules, book: VisitBook | None = None
     ) -> None:
-        book = book or self.visits
+        book = book if book is not None else self.visits
         local_day = hit.timestamp.astimezone(site.timezone).date()
         preset_id = (hit.preset or {}).get("visitor_id")
         if isinstance(preset_id, int):

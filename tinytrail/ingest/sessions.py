@@ -122,6 +122,8 @@ class VisitBook:
         self.timeout_min = timeout_min
         self._open: dict[tuple[int, int], Visit] = {}
         self._by_id: dict[int, Visit] = {}
+        # Visits displaced by a newer visit of the same visitor: closed at the next expiry.
+        self._retired: list[Visit] = []
 
     def __len__(self) -> int:
         return len(self._open)
@@ -133,22 +135,31 @@ class VisitBook:
         return None
 
     def open(self, visit: Visit) -> None:
-        old = self._open.pop((visit.site_id, visit.visitor_id), None)
-        if old is not None:
-            self._by_id.pop(old.session_id, None)
-        self._open[(visit.site_id, visit.visitor_id)] = visit
+        self._file(visit)
         self._by_id[visit.session_id] = visit
 
     def rekey(self, visit: Visit, old_visitor_id: int) -> None:
         """After a visit adopted a new visitor id (midnight), index it under the new one."""
         if old_visitor_id != visit.visitor_id:
-            self._open.pop((visit.site_id, old_visitor_id), None)
-            self._open[(visit.site_id, visit.visitor_id)] = visit
+            if self._open.get((visit.site_id, old_visitor_id)) is visit:
+                del self._open[(visit.site_id, old_visitor_id)]
+            self._file(visit)
+
+    def _file(self, visit: Visit) -> None:
+        """Index a visit under its visitor; a visit it displaces has ended and is retired."""
+        key = (visit.site_id, visit.visitor_id)
+        old = self._open.get(key)
+        if old is not None and old is not visit:
+            self._by_id.pop(old.session_id, None)
+            self._retired.append(old)
+        self._open[key] = visit
 
     def expire(self, now_us: int) -> list[Visit]:
         """Remove and return visits idle longer than the timeout (plus a minute of slack)."""
         cutoff = now_us - (self.timeout_min + 1) * MINUTE_US
         closed = [v for v in self._by_id.values() if v.last_activity < cutoff]
+        closed += self._retired
+        self._retired = []
         for visit in closed:
             self._by_id.pop(visit.session_id, None)
             key = (visit.site_id, visit.visitor_id)

@@ -73,9 +73,8 @@ class DuckDBStore:
                     con.execute(
                         "DELETE FROM sessions_open WHERE session_id IN (SELECT unnest(?))", [ids]
                     )
-                open_rows = [
-                    v for v in touched if v.session_id not in {c.session_id for c in closed}
-                ]
+                closed_ids = {c.session_id for c in closed}
+                open_rows = [v for v in touched if v.session_id not in closed_ids]
                 if open_rows:
                     open_batch = visits_table(open_rows)  # noqa: F841
                     con.execute("INSERT INTO sessions_open BY NAME SELECT * FROM open_batch")
