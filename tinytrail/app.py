@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tinytrail.api.hotpath import HotPath
 from tinytrail.api.http import JSON
 from tinytrail.api.routes import routes
 from tinytrail.jobs import run_jobs
@@ -27,7 +28,7 @@ def create_app(
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
     runtime: Runtime | None = None,
-) -> Starlette:
+) -> HotPath:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings, clock)
@@ -47,7 +48,7 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _unexpected},
     )
-    return app
+    return HotPath(app)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -29,30 +29,36 @@ class SaltBook:
 
     def __init__(self, load: Callable[[str, Callable[[], bytes]], bytes]) -> None:
         self._load = load
-        self._cache: dict[str, bytes] = {}
+        self._cache: dict[date, hmac.HMAC] = {}
         self._lock = threading.Lock()
 
-    def salt(self, day: date) -> bytes:
-        key = day.isoformat()
-        cached = self._cache.get(key)
+    def salt(self, day: date) -> hmac.HMAC:
+        """The day's salt as a keyed HMAC-SHA256, ready to be copied per message.
+
+        Keying once per day and copying is several times cheaper than keying per call (which
+        makes OpenSSL look the digest up every time), and this runs for every event.
+        """
+        cached = self._cache.get(day)
         if cached is not None:
             return cached
         with self._lock:
-            cached = self._cache.get(key)
+            cached = self._cache.get(day)
             if cached is None:
-                cached = self._load(key, lambda: secrets.token_bytes(32))
-                self._cache[key] = cached
+                secret = self._load(day.isoformat(), lambda: secrets.token_bytes(32))
+                cached = hmac.new(secret, digestmod=hashlib.sha256)
+                self._cache[day] = cached
             return cached
 
     def forget_before(self, day: date) -> None:
         with self._lock:
-            for key in [k for k in self._cache if k < day.isoformat()]:
+            for key in [k for k in self._cache if k < day]:
                 del self._cache[key]
 
 
-def visitor_id(salt: bytes, ip: str, user_agent: str, site_id: int) -> int:
-    message = f"{ip}\x00{user_agent}\x00{site_id}".encode("utf-8", "surrogateescape")
-    return int.from_bytes(hmac.digest(salt, message, "sha256")[:8], "big")
+def visitor_id(salt: hmac.HMAC, ip: str, user_agent: str, site_id: int) -> int:
+    keyed = salt.copy()
+    keyed.update(f"{ip}\x00{user_agent}\x00{site_id}".encode("utf-8", "surrogateescape"))
+    return int.from_bytes(keyed.digest()[:8], "big")
 
 
 def day_scoped_id(stable_id: int, day: date) -> int:

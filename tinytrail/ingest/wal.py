@@ -31,6 +31,8 @@ _HEADER = struct.Struct("<II")  # payload length, crc32
 _ENCODER = msgspec.msgpack.Encoder()
 _DECODER = msgspec.msgpack.Decoder(list[Event])
 SEGMENT_BYTES = 64 * 1024 * 1024
+_Waiter = tuple[int, "asyncio.Future[None]", asyncio.AbstractEventLoop]
+IDLE_WAKE = 0.005  # seconds: how soon events nobody waits for (bots) are written anyway
 
 
 class WriteAheadLog:
@@ -42,9 +44,10 @@ class WriteAheadLog:
         self._pending: list[Event] = []
         self._appended = 0  # tickets handed out
         self._durable = 0  # tickets on disk
-        self._waiters: list[tuple[int, asyncio.Future[None], asyncio.AbstractEventLoop]] = []
+        self._waiters: list[_Waiter] = []
         self._segment_max_seq: dict[Path, int] = {}
         self._closed = False
+        self._kick_scheduled = False  # touched only by the event loop's thread
         self._io_lock = threading.Lock()  # the writer thread and rotate() share the file
         self._error: BaseException | None = None
         self._file = self._open_segment()
@@ -54,13 +57,17 @@ class WriteAheadLog:
     # -- appending --------------------------------------------------------------------------
 
     def append(self, events: list[Event]) -> int:
-        """Queue events for the next group commit; returns the ticket to wait for."""
+        """Queue events for the next group commit; returns the ticket to wait for.
+
+        The writer is not woken here: waking a thread per event costs more than the event's
+        whole enrichment. A waiter wakes it once per event-loop turn (see `wait`), and it also
+        looks for unawaited events on its own every few milliseconds.
+        """
         with self._cond:
             if self._closed:
                 raise RuntimeError("write-ahead log is closed")
             self._pending.extend(events)
             self._appended += 1
-            self._cond.notify()
             return self._appended
 
     async def wait(self, ticket: int) -> None:
@@ -73,10 +80,20 @@ class WriteAheadLog:
                 return
             future: asyncio.Future[None] = loop.create_future()
             self._waiters.append((ticket, future, loop))
+        if not self._kick_scheduled:
+            # After every request of this loop turn has appended: one wake-up for all of them.
+            self._kick_scheduled = True
+            loop.call_soon(self._kick)
         await future
+
+    def _kick(self) -> None:
+        self._kick_scheduled = False
+        with self._cond:
+            self._cond.notify()
 
     def wait_sync(self, ticket: int, timeout: float = 30.0) -> None:
         with self._cond:
+            self._cond.notify()
             if not self._cond.wait_for(
                 lambda: self._durable >= ticket or self._error is not None, timeout
             ):
@@ -89,9 +106,11 @@ class WriteAheadLog:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._closed)
-                if not self._pending and self._closed:
-                    return
+                self._cond.wait_for(lambda: self._pending or self._closed, timeout=IDLE_WAKE)
+                if not self._pending:
+                    if self._closed:
+                        return
+                    continue
                 batch, self._pending = self._pending, []
                 ticket = self._appended
             try:
@@ -123,8 +142,11 @@ class WriteAheadLog:
 
     def _wake(self, ticket: int, error: BaseException | None) -> None:
         with self._cond:
-            ready = [w for w in self._waiters if w[0] <= ticket or error is not None]
-            self._waiters = [w for w in self._waiters if w not in ready]
+            ready: list[_Waiter] = []
+            waiting: list[_Waiter] = []
+            for waiter in self._waiters:
+                (ready if waiter[0] <= ticket or error is not None else waiting).append(waiter)
+            self._waiters = waiting
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for _, future, loop in ready:
             by_loop.setdefault(loop, []).append(future)
