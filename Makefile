@@ -44,7 +44,13 @@ pytest: install-test browser-deps
 
 test: lint typecheck pytest
 
+# The benchmark suite (not part of `make test`): the ClickHouse engine (chDB) for reference
+# timings, wrk for load when we are root and it is missing; writes docs/performance.md.
 bench: install-test
+	$(PIP) install -q -c constraints.txt -e '.[bench]'
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)) \
+	  || echo "note: wrk not installed; bench uses its Python load generator"; }
 	$(PY) -m bench.run
 
 clean:

@@ -86,7 +86,10 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     parser.add_argument("--site", required=True, help="the site's domain or website id")
     parser.add_argument(
-        "--format", choices=["plausible"], default="plausible", help="column names of the file"
+        "--format",
+        choices=["plausible", "goatcounter"],
+        default="plausible",
+        help="plausible: NDJSON with Plausible's columns; goatcounter: GoatCounter's CSV export",
     )
     parser.add_argument("--data-dir", dest="data_dir", default=None, help="the data folder")
     parser.add_argument(
@@ -120,7 +123,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             _fail(f"cannot open {args.file}: {exc}")
             return 2
         chunks = _chunks(source, unreadable)
-        if server:
+        if args.format == "goatcounter":
+            from tinytrail import cli_goatcounter as goat
+
+            key = args.api_key or settings.admin_api_key
+            summary = (
+                goat.import_via_server(server, key, args.site, chunks)
+                if server
+                else goat.import_here(settings, args.site, chunks)
+            )
+        elif server:
             key = args.api_key or settings.admin_api_key
             summary = _import_via_server(server, key, args.site, chunks)
         else:
@@ -298,6 +310,25 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from tinytrail import cli_goatcounter as goat
+
+    settings = load_settings(flags={"data_dir": args.data_dir})
+    server = goat.server_url(args)
+    if not server and _store_in_use(settings):
+        server = _running_server(settings)
+        if not server:
+            _fail("the data folder is in use by a server; pass --server URL")
+            return 2
+    return goat.cmd_export(args, settings, server)
+
+
+def cmd_api_keys(args: argparse.Namespace) -> int:
+    from tinytrail import cli_goatcounter as goat
+
+    return goat.cmd_api_keys(args, load_settings(flags={"data_dir": args.data_dir}))
+
+
 def _report(summary: ImportSummary) -> int:
     """Print the outcome; exit 1 only when there were lines and none of them loaded."""
     print(f"loaded {summary.loaded}, skipped {summary.skipped}")
@@ -316,12 +347,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.add_argument("--markdown", action="store_true", help="print the settings table")
     _import_parser(sub)
     _aggregate_parser(sub)
+    from tinytrail import cli_goatcounter as goat
+
+    goat.export_parser(sub)
+    goat.api_keys_parser(sub)
     args = parser.parse_args(argv)
     handlers = {
         "serve": cmd_serve,
         "settings": cmd_settings,
         "import": cmd_import,
         "aggregate": cmd_aggregate,
+        "export": cmd_export,
+        "api-keys": cmd_api_keys,
     }
     try:
         return handlers[args.command](args)

@@ -24,6 +24,8 @@ JOBS: tuple[Job, ...] = (
     Job("forget-old-salts", 3600, lambda rt: rt.forget_old_salts()),
     # Daily rollups of closed days: checked often, cheap when there is nothing to do.
     Job("aggregate-closed-days", 900, lambda rt: rt.aggregate_pending()),
+    # GoatCounter export files are kept for 24 hours (their rows stay, answering 400 "deleted").
+    Job("goatcounter-export-cleanup", 3600, lambda rt: rt.goatcounter.exports.cleanup()),
 )
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import text
 
 from tinytrail import privacy
+from tinytrail.api.goatcounter.service import GoatCounter
 from tinytrail.api.ratelimit import RateLimiter
 from tinytrail.ingest.flusher import Flusher, recover
 from tinytrail.ingest.geo import GeoLocator
@@ -60,6 +61,7 @@ class Runtime:
         self.repo.on_sites_deleted.append(self._purge_sites)
         self.repo.on_domain_changed.append(self.site_config.record_domain_change)
         self.site_config.on_aliases_changed.append(self.sites.reload)
+        self.goatcounter = GoatCounter(self)  # GoatCounter sites, path ids, export jobs
 
     def bootstrap_admin(self) -> str | None:
         """On an empty installation, create the admin account and return its key (else None)."""

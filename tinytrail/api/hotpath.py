@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from tinytrail.api.goatcounter import tracker as goatcounter_tracker
 from tinytrail.api.http import JSON
 from tinytrail.api.plausible.events import post_event
 from tinytrail.api.tinytrail.collect import collect
@@ -26,6 +27,8 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 HOT: dict[tuple[str, str], Endpoint] = {
     ("POST", "/api/v1/collect"): collect,
     ("POST", "/api/event"): post_event,
+    ("GET", "/count"): goatcounter_tracker.count,
+    ("POST", "/count"): goatcounter_tracker.count,
 }
 
 

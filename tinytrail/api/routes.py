@@ -5,10 +5,12 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from tinytrail.api import system
+from tinytrail.api.goatcounter.routes import goatcounter_routes
 from tinytrail.api.plausible import events as plausible_events
 from tinytrail.api.plausible import query as plausible_query
 from tinytrail.api.plausible.sites import sites_routes
 from tinytrail.api.tinytrail import admin, collect, reports, websites
+from tinytrail.api.tinytrail.api_keys import api_key_routes
 from tinytrail.api.tinytrail.imports import import_routes
 
 
@@ -47,4 +49,7 @@ def routes() -> list[Route]:
         # Plausible Stats API v2
         Route("/api/v2/query", plausible_query.post_query, methods=["POST"]),
         *sites_routes(),
+        *api_key_routes(),
+        # GoatCounter API v0 and its /count tracker endpoint
+        *goatcounter_routes(),
     ]

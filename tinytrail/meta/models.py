@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -199,3 +200,61 @@ class SiteTrackerConfig(Base):
         ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
     )
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# -- GoatCounter compatibility ------------------------------------------------------------------
+# GoatCounter's sites carry fields TinyTrail has no use for elsewhere (a code, a cname, a settings
+# object); its paths have stable integer ids and titles; its exports are background jobs. Each
+# lives in a table of its own so the core models stay GoatCounter-free.
+
+
+class GoatCounterSite(Base):
+    """GoatCounter's view of a site; created on first use through the GoatCounter API."""
+
+    __tablename__ = "goatcounter_sites"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    cname: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
+    link_domain: Mapped[str] = mapped_column(String(255), default="")
+    # The `setttings` object minus `ignore_ips`, which is the site's `excluded_ips`.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class GoatCounterPath(Base):
+    """A page path or event name with the integer id GoatCounter's stats API addresses it by."""
+
+    __tablename__ = "goatcounter_paths"
+    __table_args__ = (
+        UniqueConstraint("site_id", "event", "path", name="uq_goatcounter_paths_site_path"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = _site_fk()
+    path: Mapped[str] = mapped_column(String(2048))
+    event: Mapped[bool] = mapped_column(Boolean, default=False)
+    title: Mapped[str] = mapped_column(String(1024), default="")
+
+
+class GoatCounterExport(Base):
+    """One CSV export job; the file lives under `data_dir/exports/` for 24 hours."""
+
+    __tablename__ = "goatcounter_exports"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = _site_fk()
+    format: Mapped[str] = mapped_column(String(8), default="csv")
+    start_from_hit_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hit_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    num_rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    size: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(1000), nullable=True)

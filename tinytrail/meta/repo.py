@@ -45,6 +45,15 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role == "admin"
 
+    def allows(self, wanted: str) -> bool:
+        """Keys without scopes carry their user's full rights; `x:*` grants every `x:...`."""
+        if self.scopes is None:
+            return True
+        return any(
+            scope == wanted or (scope.endswith("*") and wanted.startswith(scope[:-1]))
+            for scope in self.scopes
+        )
+
 
 class MetaRepo:
     def __init__(self, sessions: sessionmaker[Session], vault: keys.KeyVault) -> None:

@@ -29,6 +29,13 @@ class QueryTimeout(Exception):
     pass
 
 
+# What a row-level export may show: never an IP or a User-Agent (the store holds neither).
+_EXPORT_COLUMNS = (
+    "seq, ts, name, pathname, visitor_id, session_id, referrer, referrer_source, utm_source, "
+    "utm_campaign, browser, browser_version, os, os_version, country, region, screen_width"
+)
+
+
 def _bind(params: Sequence[Any] | dict[str, Any]) -> list[Any] | dict[str, Any]:
     return params if isinstance(params, dict) else list(params)
 
@@ -224,6 +231,42 @@ class DuckDBStore:
         finally:
             if timer is not None:
                 timer.cancel()
+
+    def export_events(
+        self, site_id: int, after_seq: int, limit: int, skip_names: Sequence[str] = ()
+    ) -> list[dict[str, Any]]:
+        """A site's events after `after_seq`, oldest first: raw rows for row-level exports.
+
+        Bots, excluded traffic and the names in `skip_names` are left out. Each row carries
+        `first_in_visit`: whether it is its visit's first event with this name and path. A
+        visit's events all have sequence numbers from its id (the first event's) on, so the
+        earlier events that decide the flag lie in a bounded range of the table.
+        """
+        cursor = self._cursor()
+        skip = list(skip_names)
+        rows = cursor.execute(
+            f"SELECT {_EXPORT_COLUMNS} FROM events WHERE site_id = ? AND seq > ? "
+            "AND NOT is_bot AND NOT is_excluded AND NOT list_contains(?, name) "
+            "ORDER BY seq LIMIT ?",
+            [site_id, after_seq, skip, limit],
+        ).fetchall()
+        names = [d[0] for d in cursor.description or []]
+        found = [dict(zip(names, row, strict=True)) for row in rows]
+        sessions = sorted({row["session_id"] for row in found if row["session_id"]})
+        seen: set[tuple[int, str, str]] = set()
+        if sessions and sessions[0] <= after_seq:
+            earlier = cursor.execute(
+                "SELECT DISTINCT session_id, name, pathname FROM events WHERE site_id = ? "
+                "AND seq >= ? AND seq <= ? AND session_id IN (SELECT unnest(?)) "
+                "AND NOT is_bot AND NOT is_excluded AND NOT list_contains(?, name)",
+                [site_id, sessions[0], after_seq, sessions, skip],
+            ).fetchall()
+            seen = {(int(a), str(b), str(c)) for a, b, c in earlier}
+        for row in found:
+            key = (row["session_id"], row["name"], row["pathname"])
+            row["first_in_visit"] = bool(row["session_id"]) and key not in seen
+            seen.add(key)
+        return found
 
     def ping(self) -> bool:
         try:

@@ -61,13 +61,7 @@ def authenticate(request: Request) -> Principal:
 
 
 def has_scope(principal: Principal, wanted: str) -> bool:
-    """Keys without scopes carry their user's full rights; `x:*` grants every `x:...`."""
-    if principal.scopes is None:
-        return True
-    for scope in principal.scopes:
-        if scope == wanted or (scope.endswith("*") and wanted.startswith(scope[:-1])):
-            return True
-    return False
+    return principal.allows(wanted)
 
 
 def accessible_site(runtime: Runtime, principal: Principal, domain: str) -> Site | None:

@@ -23,12 +23,15 @@ from tinytrail.query.model import Result
 from tinytrail.storage.duckdb_store import QueryTimeout
 
 MAX_QUERY_BODY = 256 * 1024
+STATS_SCOPE = "stats:read:*"
 
 
 async def post_query(request: Request) -> Response:
     runtime = runtime_of(request)
     try:
         principal = authenticate(request)
+        if not principal.allows(STATS_SCOPE):
+            raise PlausibleError(403, f"This API key lacks the {STATS_SCOPE} scope")
         try:
             body = decode_json(await read_body(request, MAX_QUERY_BODY))
         except BodyTooLarge:

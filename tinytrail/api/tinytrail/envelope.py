@@ -73,8 +73,12 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-def endpoint(*, admin: bool = False) -> Callable[[Handler], Handler]:
-    """Wrap a protected handler: authenticate, check the role, rate-limit per key, envelope."""
+def endpoint(*, admin: bool = False, scopes: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    """Wrap a protected handler: authenticate, check role and scopes, rate-limit, envelope.
+
+    A key with scopes reaches only the endpoints that accept one of them; keys without scopes
+    carry their user's full rights.
+    """
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -83,6 +87,8 @@ def endpoint(*, admin: bool = False) -> Callable[[Handler], Handler]:
                 principal = authenticate(request)
                 if admin and not principal.is_admin:
                     raise Forbidden("This endpoint requires the admin role")
+                if principal.scopes is not None and not any(map(principal.allows, scopes)):
+                    raise Forbidden("This API key's scopes do not cover this endpoint")
                 return await handler(request)
             except Exception as exc:
                 return render_error(exc)

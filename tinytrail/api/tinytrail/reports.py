@@ -25,6 +25,8 @@ from tinytrail.query.model import And, Filter, Node, Or, Query, Result
 from tinytrail.runtime import Runtime
 
 Rows = list[dict[str, Any]]
+# Scoped keys that may read reports: Plausible's and GoatCounter's read-only stats scopes.
+STATS_SCOPES = ("stats:read:*", "stats")
 PAGEVIEWS_ONLY = Filter("is", "event:name", (PAGEVIEW,))
 # Custom events are what a site sends itself: not pageviews nor the tracker's own signals.
 BUILT_IN_EVENTS = (PAGEVIEW, *sorted(NON_INTERACTIVE))
@@ -70,7 +72,7 @@ Handler = Callable[[Request, ReportParams], Awaitable[Response]]
 def report(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Authenticate, parse the common parameters, then run the report."""
 
-    @endpoint()
+    @endpoint(scopes=STATS_SCOPES)
     async def wrapped(request: Request) -> Response:
         return await handler(request, parse_params(request))
 

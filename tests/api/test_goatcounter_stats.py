@@ -1,0 +1,231 @@
+"""`/api/v0/paths` and `/api/v0/stats/*` over HTTP, answered by the shared query engine.
+
+The clock is frozen at 2026-03-18 12:00 UTC; the default range is 2026-03-11 to 2026-03-18.
+Visitor ids are per day (daily salts), so the same session on two days is two visitors.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.api.goatcounter_client import FIREFOX_UA, GoatCounter, account
+from tests.support import CHROME_UA, Server
+
+
+def at(day: int, hour: int, minute: int = 0) -> str:
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seed(gc: GoatCounter) -> None:
+    one = {"session": "s1", "user_agent": CHROME_UA, "location": "US-TX", "size": "1920"}
+    two = {"session": "s2", "user_agent": FIREFOX_UA, "location": "NL", "size": "375"}
+    response = gc.count(
+        {
+            **one,
+            "path": "/a",
+            "title": "Page A",
+            "created_at": at(17, 10, 5),
+            "query": "utm_source=mail&utm_campaign=spring",
+        },
+        {**one, "path": "/b", "created_at": at(17, 10, 10)},
+        {**two, "path": "/a", "created_at": at(17, 10, 30), "ref": "https://news.ycombinator.com/"},
+        {**one, "path": "/a", "created_at": at(18, 9)},
+        {"session": "s3", "path": "click", "event": True, "created_at": at(16, 8)},
+    )
+    assert response.status_code == 202, response.text
+
+
+@pytest.fixture
+def gc(server: Server) -> GoatCounter:
+    gc = account(server)[0]
+    seed(gc)
+    server.flush()
+    return gc
+
+
+def test_paths_get_stable_ids_and_paginate(gc: GoatCounter) -> None:
+    body = gc.get("/paths").json()
+    paths = {p["path"]: p for p in body["paths"]}
+    assert set(paths) == {"/a", "/b", "click"}
+    assert paths["/a"]["title"] == "Page A"
+    assert paths["click"]["event"] is True and paths["/a"]["event"] is False
+    assert body["more"] is False
+    first = gc.get("/paths", limit=1).json()
+    assert first["more"] is True and len(first["paths"]) == 1
+    rest = gc.get("/paths", limit=5, after=first["paths"][0]["id"]).json()
+    assert len(rest["paths"]) == 2
+    assert gc.get("/paths").json() == body  # ids do not change between calls
+
+
+def test_total(gc: GoatCounter) -> None:
+    body = gc.get("/stats/total").json()
+    assert (body["total"], body["total_events"], body["total_utc"]) == (3, 1, 3)
+    days = {row["day"]: row for row in body["stats"]}
+    assert len(days) == 8 and min(days) == "2026-03-11" and max(days) == "2026-03-18"
+    assert days["2026-03-17"]["daily"] == 2 and days["2026-03-17"]["hourly"][10] == 2
+    assert days["2026-03-18"]["hourly"][9] == 1
+    one_day = gc.get("/stats/total", start="2026-03-18", end="2026-03-18").json()
+    assert one_day["total"] == 1 and len(one_day["stats"]) == 1
+
+
+def test_hits(gc: GoatCounter) -> None:
+    body = gc.get("/stats/hits").json()
+    counted = {h["path"]: h["count"] for h in body["hits"]}
+    assert counted == {"/a": 3, "/b": 1, "click": 1}
+    assert body["hits"][0]["path"] == "/a"
+    assert body["total"] == 5 and body["more"] is False
+    first = body["hits"][0]
+    assert first["title"] == "Page A" and first["max"] == 2
+    day = next(s for s in first["stats"] if s["day"] == "2026-03-17")
+    assert day["hourly"][10] == 2 and day["daily"] == 2
+    limited = gc.get("/stats/hits", limit=1).json()
+    assert [h["path"] for h in limited["hits"]] == ["/a"] and limited["more"] is True
+    after = gc.get("/stats/hits", exclude_paths=str(first["path_id"])).json()
+    assert {h["path"] for h in after["hits"]} == {"/b", "click"}
+    only = gc.get("/stats/hits", include_paths="/B", path_by_name="true").json()
+    assert [h["path"] for h in only["hits"]] == ["/b"]
+    weekly = gc.get("/stats/hits", group="week").json()["hits"][0]
+    # Weeks are counted from the range's start: 11-17 March, then 18 March.
+    assert weekly["stats"][0]["weekly"] == 2 and weekly["stats"][7]["weekly"] == 1
+    assert "weekly" not in weekly["stats"][1] and weekly["max"] == 2
+    monthly = gc.get("/stats/hits", group="month").json()["hits"][0]
+    assert monthly["stats"][0]["monthly"] == 3 and monthly["max"] == 3
+    assert gc.get("/stats/hits", daily="true").json()["hits"][0]["max"] == 2
+
+
+def test_hit_refs(gc: GoatCounter) -> None:
+    ids = {p["path"]: p["id"] for p in gc.get("/paths").json()["paths"]}
+    refs = gc.get(f"/stats/hits/{ids['/a']}").json()
+    assert refs == {
+        "refs": [
+            {"name": "Hacker News", "count": 1, "ref_scheme": "g"},
+            {"name": "mail", "count": 1, "ref_scheme": "c"},
+        ],
+        "more": False,
+    }
+    assert gc.get("/stats/hits/999999").status_code == 404
+    assert gc.get("/stats/hits/abc").json() == {"errors": {"path_id": ["must be a number"]}}
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("browsers", [("Chrome", "Chrome", 2), ("Firefox", "Firefox", 1)]),
+        ("systems", [("Linux", "Linux", 1), ("Windows", "Windows", 2)]),
+        ("locations", [("US", "United States", 2), ("NL", "Netherlands", 1)]),
+        ("campaigns", [("spring", "spring", 1)]),
+        ("languages", []),
+    ],
+)
+def test_panels(gc: GoatCounter, page: str, expected: list[tuple[str, str, int]]) -> None:
+    stats = gc.get(f"/stats/{page}").json()["stats"]
+    found = [(s["id"], s["name"], s["count"]) for s in stats]
+    known = [row for row in found if row[0] != "(unknown)"]
+    assert sorted(known) == sorted(expected)
+
+
+def test_sizes_are_always_five_buckets(gc: GoatCounter) -> None:
+    body = gc.get("/stats/sizes", limit=1).json()
+    assert [(s["id"], s["count"]) for s in body["stats"]] == [
+        ("phone", 1),
+        ("tablet", 0),
+        ("desktop", 2),
+        ("desktophd", 0),
+        ("unknown", 1),
+    ]
+    detail = gc.get("/stats/sizes/desktop").json()["stats"]
+    assert [(s["name"], s["count"]) for s in detail] == [("1441+", 2)]
+
+
+def test_toprefs_and_details(gc: GoatCounter) -> None:
+    refs = gc.get("/stats/toprefs").json()["stats"]
+    assert {(r["name"], r["ref_scheme"], r["count"]) for r in refs} == {
+        ("Hacker News", "g", 1),
+        ("mail", "c", 1),
+    }
+    pages = gc.get("/stats/toprefs/Hacker News").json()["stats"]
+    assert [(p["name"], p["count"]) for p in pages] == [("/a", 1)]
+    versions = gc.get("/stats/browsers/Chrome").json()["stats"]
+    assert [(v["name"], v["count"]) for v in versions] == [("Chrome 120.0", 2)]
+    regions = gc.get("/stats/locations/US").json()["stats"]
+    assert [(r["id"], r["name"], r["count"]) for r in regions] == [("US-TX", "Texas", 2)]
+    sources = gc.get("/stats/campaigns/spring").json()["stats"]
+    assert [(s["name"], s["count"]) for s in sources] == [("mail", 1)]
+
+
+def test_pagination_of_panels(gc: GoatCounter) -> None:
+    first = gc.get("/stats/browsers", limit=1).json()
+    assert len(first["stats"]) == 1 and first["more"] is True
+    second = gc.get("/stats/browsers", limit=1, offset=1).json()
+    assert second["stats"] != first["stats"]
+
+
+def test_include_paths_filters_panels(gc: GoatCounter) -> None:
+    ids = {p["path"]: p["id"] for p in gc.get("/paths").json()["paths"]}
+    stats = gc.get("/stats/browsers", include_paths=str(ids["/b"])).json()["stats"]
+    assert [(s["name"], s["count"]) for s in stats] == [("Chrome", 1)]
+    none = gc.get("/stats/browsers", include_paths="/nothing", path_by_name="1").json()
+    assert none["stats"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "body"),
+    [
+        ("/stats/bogus", {}, 400, None),
+        ("/stats/languages/eng", {}, 400, None),
+        ("/stats/hits", {"colour": "red"}, 400, {"error": 'unknown parameter: "colour"'}),
+        ("/paths", {"before": "1"}, 400, {"error": 'unknown parameter: "before"'}),
+        ("/stats/total", {"start": "yesterday"}, 400, None),
+        (
+            "/stats/total",
+            {"start": "2026-03-18", "end": "2026-03-01"},
+            400,
+            {"error": "end is before start"},
+        ),
+        (
+            "/stats/hits",
+            {"include_paths": "1,x"},
+            400,
+            {"error": "invalid number in include_paths: x"},
+        ),
+        ("/stats/hits", {"limit": "many"}, 400, None),
+        ("/stats/hits", {"group": "year"}, 400, None),
+    ],
+)
+def test_bad_parameters(
+    gc: GoatCounter, path: str, params: dict[str, str], status: int, body: Any
+) -> None:
+    response = gc.get(path, **params)
+    assert response.status_code == status
+    if body is not None:
+        assert response.json() == body
+
+
+def test_an_unknown_page_is_refused_before_authentication(server: Server) -> None:
+    response = server.client.get("/api/v0/stats/bogus")
+    assert response.status_code == 400
+    assert "page" in response.json()["errors"]
+    assert server.client.get("/api/v0/stats/browsers").status_code == 401
+
+
+def test_rfc3339_ranges_cut_at_instants(gc: GoatCounter) -> None:
+    body = gc.get("/stats/total", start="2026-03-17T10:20:00Z", end="2026-03-17T11:00:00Z").json()
+    assert body["total"] == 1  # only the visit that began at 10:30
+
+
+def test_numbers_match_the_plausible_api(server: Server, gc: GoatCounter) -> None:
+    total = gc.get("/stats/total").json()["total"]
+    response = server.client.post(
+        "/api/v2/query",
+        json={
+            "site_id": "example.com",
+            "metrics": ["visitors"],
+            "date_range": ["2026-03-11", "2026-03-18"],
+            "filters": [["is", "event:name", ["pageview"]]],
+        },
+        headers={"Authorization": f"Bearer {gc.key}"},
+    )
+    assert response.json()["results"][0]["metrics"] == [total]

@@ -1,0 +1,204 @@
+"""`POST /api/v0/count`: up to 500 hits per request (reference section 3).
+
+The whole body is decoded first (a type error anywhere rejects the request, as Go's decoder
+does); then each hit is filtered, checked and cleaned on its own. Valid hits are stored even
+when others in the batch fail; the failing indexes come back in `errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.responses import Response
+
+from tinytrail.api.collecting import accept
+from tinytrail.api.goatcounter import decode as d
+from tinytrail.api.goatcounter.auth import Call, api
+from tinytrail.api.goatcounter.common import GoatCounterError, error
+from tinytrail.ingest import goatcounter_rules as rules
+from tinytrail.ingest.model import PAGEVIEW, Hit
+from tinytrail.ingest.sites import SiteRules
+
+MAX_HITS = 500
+FUTURE_SLACK = timedelta(seconds=5)
+NO_SESSION = (
+    "session or browser/IP not set; use no_sessions if you don't want to track unique visits"
+)
+REQUEST = {"no_sessions": "bool", "filter": "[]string", "hits": "[]APICountRequestHit"}
+HIT = dict.fromkeys(
+    (
+        "path",
+        "title",
+        "event",
+        "ref",
+        "size",
+        "query",
+        "bot",
+        "user_agent",
+        "location",
+        "language",
+        "ip",
+        "created_at",
+        "session",
+    ),
+    "field",
+)
+STRUCT = "APICountRequest"
+OK = b'{"status":"ok"}'  # upstream writes this exact text
+
+
+@dataclass
+class RawHit:
+    """One hit object, type-checked but not yet validated."""
+
+    fields: dict[str, Any]
+    event: bool
+    width: float
+    bot: int
+    created_at: datetime | None
+
+    def text(self, name: str) -> str:
+        value: str = self.fields.get(name, "")
+        return value
+
+
+@api("count", bucket="count", struct=STRUCT)
+async def count(call: Call) -> Response:
+    body = d.pick(call.body, REQUEST)
+    no_sessions = d.boolean(body.get("no_sessions", False), STRUCT, "no_sessions")
+    filters = d.strings(body["filter"], STRUCT, "filter") if "filter" in body else ["ip"]
+    raw_hits = body.get("hits", [])
+    if not isinstance(raw_hits, list):
+        raise d.type_error(raw_hits, STRUCT, "hits", "[]goatcounter.APICountRequestHit")
+    decoded = [_decode_hit(item) for item in raw_hits]
+    if not decoded:
+        raise error(400, "no hits")
+    if len(decoded) > MAX_HITS:
+        raise error(400, f"maximum amount of pageviews in one batch is {MAX_HITS}")
+    unknown = [name for name in filters if name != "ip"]
+    if unknown:
+        # Upstream answers 200 and ignores the batch (quirk Q4); a 400 tells the caller.
+        raise error(400, f"unknown value in Filter: [{' '.join(unknown)}]")
+    site = call.site()
+    site_rules = call.runtime.sites.by_id(site.id)
+    if site_rules is None:
+        raise error(400, "the site is being deleted")
+    now = call.runtime.clock()
+    accepted: list[Hit] = []
+    titles: list[tuple[bool, str, str]] = []
+    filtered: list[int] = []
+    errors: dict[str, str] = {}
+    for index, raw in enumerate(decoded):
+        if "ip" in filters and raw.text("ip") and site_rules.is_excluded(raw.text("ip")):
+            filtered.append(index)
+            continue
+        problem = _problem(raw, no_sessions, now)
+        if problem:
+            errors[str(index)] = problem
+            continue
+        hit = _to_hit(raw, site_rules, now, no_sessions)
+        accepted.append(hit)
+        titles.append((raw.event, _name_of(hit), raw.text("title")))
+    if accepted:
+        await accept(call.runtime, accepted)
+        await asyncio.to_thread(call.runtime.goatcounter.repo.remember_titles, site.id, titles)
+    headers = {"X-Goatcounter-Filter": ", ".join(map(str, filtered))} if filtered else {}
+    if errors:
+        raise GoatCounterError(400, {"errors": errors}, headers)
+    return Response(OK, status_code=202, headers=headers, media_type="application/json")
+
+
+def _decode_hit(item: Any) -> RawHit:
+    path = "hits"
+    if not isinstance(item, dict):
+        raise d.type_error(item, STRUCT, path, "goatcounter.APICountRequestHit")
+    fields = d.pick(item, HIT)
+    if any(key.lower() == "event" and value is None for key, value in item.items()):
+        d.zbool(None, STRUCT, f"{path}.event")  # zbool refuses null where Go would not
+    for name in ("path", "title", "ref", "query", "user_agent", "location", "language", "ip"):
+        if name in fields:
+            d.string(fields[name], STRUCT, f"{path}.{name}")
+    if "session" in fields:
+        d.string(fields["session"], STRUCT, f"{path}.session")
+    event = d.zbool(fields["event"], STRUCT, f"{path}.event") if "event" in fields else False
+    bot = d.integer(fields["bot"], STRUCT, f"{path}.bot", "int") if "bot" in fields else 0
+    created = fields.get("created_at")
+    created_at = d.timestamp(created, STRUCT, f"{path}.created_at") if created else None
+    return RawHit(fields, event, _width(fields.get("size")), bot, created_at)
+
+
+def _width(value: Any) -> float:
+    """`size` is a string upstream; arrays and numbers are accepted too (quirk Q1)."""
+    if value is None:
+        return 0.0
+    if isinstance(value, bool):
+        raise d.type_error(value, STRUCT, "hits.size", "goatcounter.Floats")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list) and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
+    ):
+        return float(value[0]) if value else 0.0
+    if not isinstance(value, str):
+        raise d.type_error(value, STRUCT, "hits.size", "goatcounter.Floats")
+    try:
+        return rules.parse_size(value)
+    except ValueError:
+        raise error(
+            400, f'invalid JSON: strconv.ParseFloat: parsing "{value}": invalid syntax'
+        ) from None
+
+
+def _problem(raw: RawHit, no_sessions: bool, now: datetime) -> str:
+    """Why this hit cannot be stored, as upstream words it; "" when it can."""
+    if raw.width > rules.INT32_MAX:
+        return f"screen size {raw.width:g} is out of range of int32"
+    has_client = bool(raw.text("user_agent") and raw.text("ip"))
+    if not no_sessions and not raw.text("session") and not has_client:
+        return NO_SESSION
+    path = rules.clean_path(raw.text("path"), raw.event)
+    problems = rules.validate_hit(
+        path, raw.text("title"), raw.text("ref"), raw.text("user_agent"), raw.event
+    )
+    if raw.created_at is not None and raw.created_at > now + FUTURE_SLACK:
+        problems["created_at"] = ["in the future"]
+    return rules.validation_message(problems) if problems else ""
+
+
+def _name_of(hit: Hit) -> str:
+    return hit.pathname if hit.name == PAGEVIEW else hit.name
+
+
+def _to_hit(raw: RawHit, site: SiteRules, now: datetime, no_sessions: bool) -> Hit:
+    path = rules.clean_path(raw.text("path"), raw.event)
+    referrer, tagged = rules.split_referrer(raw.text("ref"))
+    params = {} if raw.event else {**rules.campaign_params(raw.text("query")), **tagged}
+    ip, agent, session = raw.text("ip").strip(), raw.text("user_agent"), raw.text("session")
+    visitor_key: str | None = session or None
+    if visitor_key is None and no_sessions and not (ip and agent):
+        # No identity at all: each such hit is a visitor of its own (quirk Q9), instead of
+        # upstream's one session shared by every anonymous hit of the site.
+        visitor_key = secrets.token_hex(16)
+    # A preset (even empty) makes the hint the only bot signal when no User-Agent is sent:
+    # an API hit without one is a server-side count, not a suspicious browser.
+    preset = rules.location_preset(raw.text("location")) if raw.text("location") else {}
+    moment = (raw.created_at or now).replace(microsecond=0)
+    return Hit(
+        site_id=site.id,
+        name=path if raw.event else PAGEVIEW,
+        timestamp=moment,
+        hostname=site.domain,
+        pathname="/" if raw.event else path,
+        ip=ip,
+        user_agent=agent,
+        referrer=referrer,
+        params=params,
+        screen_width=rules.screen_width(raw.width),
+        bot_hint=raw.bot > 0,
+        visitor_key=visitor_key,
+        preset=preset,
+    )

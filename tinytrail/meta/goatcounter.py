@@ -1,0 +1,231 @@
+"""Repository for the GoatCounter tables: site fields, path ids and titles, export jobs.
+
+Like `MetaRepo`, every method runs its own short transaction and returns detached records.
+The collectors call `remember_titles` on every hit, so it answers from memory whenever the
+database already holds what it would write.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tinytrail.meta.models import GoatCounterExport, GoatCounterPath, GoatCounterSite
+
+PathKey = tuple[bool, str]  # (is an event, path or event name)
+TITLE_CACHE_LIMIT = 200_000
+
+
+def new_code() -> str:
+    """A self-hosted GoatCounter site's code looks like `serve-<random>`; so do ours."""
+    return "serve-" + secrets.token_hex(5)
+
+
+class GoatCounterRepo:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._lock = threading.Lock()
+        self._titles: dict[tuple[int, bool, str], str] = {}
+        self._hosts: dict[str, int] | None = None
+
+    # -- sites ------------------------------------------------------------------------------
+
+    def site(self, site_id: int) -> GoatCounterSite:
+        """The GoatCounter fields of a site, created with defaults on first use."""
+        with self._sessions() as s:
+            row = s.get(GoatCounterSite, site_id)
+        if row is not None:
+            return row
+        try:
+            with self._sessions.begin() as s:
+                row = GoatCounterSite(
+                    site_id=site_id, code=new_code(), cname=None, link_domain="", settings={}
+                )
+                s.add(row)
+        except IntegrityError:  # created concurrently
+            with self._sessions() as s:
+                found = s.get(GoatCounterSite, site_id)
+                assert found is not None
+                return found
+        self._hosts = None
+        return row
+
+    def save_site(self, site_id: int, at: datetime, **fields: Any) -> GoatCounterSite:
+        """Write cname / link_domain / settings; raises IntegrityError on a taken cname."""
+        self.site(site_id)
+        with self._sessions.begin() as s:
+            row = s.get(GoatCounterSite, site_id)
+            assert row is not None
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = at
+        self._hosts = None
+        return row
+
+    def cname_owner(self, cname: str) -> int | None:
+        with self._sessions() as s:
+            owner: int | None = s.scalar(
+                select(GoatCounterSite.site_id).where(GoatCounterSite.cname == cname)
+            )
+        return owner
+
+    def site_for_host(self, host: str) -> int | None:
+        """The site whose cname is `host`, or whose code is the host's first label."""
+        hosts = self._hosts
+        if hosts is None:
+            with self._sessions() as s:
+                rows = s.execute(
+                    select(GoatCounterSite.site_id, GoatCounterSite.code, GoatCounterSite.cname)
+                ).all()
+            hosts = {}
+            for site_id, code, cname in rows:
+                hosts[f"code:{code}"] = site_id
+                if cname:
+                    hosts[cname] = site_id
+            self._hosts = hosts
+        host = host.lower()
+        return hosts.get(host) or hosts.get("code:" + host.split(".", 1)[0])
+
+    # -- paths ------------------------------------------------------------------------------
+
+    def ensure_paths(self, site_id: int, keys: Iterable[PathKey]) -> dict[PathKey, int]:
+        """Ids for these paths, allocating ids for the ones seen for the first time."""
+        wanted = set(keys)
+        known = self._path_ids(site_id, wanted)
+        missing = wanted - set(known)
+        if missing:
+            try:
+                with self._sessions.begin() as s:
+                    for event, path in sorted(missing, key=lambda k: (k[0], k[1])):
+                        s.add(GoatCounterPath(site_id=site_id, path=path, event=event, title=""))
+            except IntegrityError:  # a concurrent request added some of them: retry one by one
+                for event, path in missing:
+                    self._add_path(site_id, event, path, "")
+            known = self._path_ids(site_id, wanted)
+        return known
+
+    def _path_ids(self, site_id: int, keys: set[PathKey]) -> dict[PathKey, int]:
+        if not keys:
+            return {}
+        paths = {path for _, path in keys}
+        found: dict[PathKey, int] = {}
+        with self._sessions() as s:
+            for chunk in _chunks(sorted(paths), 500):
+                rows = s.execute(
+                    select(GoatCounterPath.id, GoatCounterPath.event, GoatCounterPath.path).where(
+                        GoatCounterPath.site_id == site_id, GoatCounterPath.path.in_(chunk)
+                    )
+                )
+                for path_id, event, path in rows:
+                    if (event, path) in keys:
+                        found[(event, path)] = path_id
+        return found
+
+    def _add_path(self, site_id: int, event: bool, path: str, title: str) -> None:
+        try:
+            with self._sessions.begin() as s:
+                s.add(GoatCounterPath(site_id=site_id, path=path, event=event, title=title))
+        except IntegrityError:
+            pass
+
+    def paths_after(self, site_id: int, after: int, limit: int) -> list[GoatCounterPath]:
+        with self._sessions() as s:
+            query = (
+                select(GoatCounterPath)
+                .where(GoatCounterPath.site_id == site_id, GoatCounterPath.id > after)
+                .order_by(GoatCounterPath.id)
+                .limit(limit)
+            )
+            return list(s.scalars(query))
+
+    def paths_by_id(self, site_id: int, ids: Iterable[int]) -> list[GoatCounterPath]:
+        with self._sessions() as s:
+            query = select(GoatCounterPath).where(
+                GoatCounterPath.site_id == site_id, GoatCounterPath.id.in_(list(ids))
+            )
+            return list(s.scalars(query))
+
+    def paths_by_name(self, site_id: int, names: Iterable[str]) -> list[GoatCounterPath]:
+        """GoatCounter matches `path_by_name` case-insensitively."""
+        lowered = [name.lower() for name in names]
+        with self._sessions() as s:
+            query = select(GoatCounterPath).where(
+                GoatCounterPath.site_id == site_id, func.lower(GoatCounterPath.path).in_(lowered)
+            )
+            return list(s.scalars(query))
+
+    def remember_titles(self, site_id: int, items: Iterable[tuple[bool, str, str]]) -> None:
+        """Keep the first title seen for each path (later ones only replace an empty title)."""
+        for event, path, title in items:
+            key = (site_id, event, path)
+            cached = self._titles.get(key)
+            if cached is not None and (cached or not title):
+                continue
+            self._store_title(site_id, event, path, title)
+            with self._lock:
+                if len(self._titles) >= TITLE_CACHE_LIMIT:
+                    self._titles.clear()
+                self._titles[key] = title
+
+    def _store_title(self, site_id: int, event: bool, path: str, title: str) -> None:
+        with self._sessions.begin() as s:
+            row = s.scalar(
+                select(GoatCounterPath).where(
+                    GoatCounterPath.site_id == site_id,
+                    GoatCounterPath.event == event,
+                    GoatCounterPath.path == path,
+                )
+            )
+            if row is not None:
+                if not row.title and title:
+                    row.title = title
+                return
+        self._add_path(site_id, event, path, title)
+
+    def titles(self, site_id: int, keys: Iterable[PathKey]) -> dict[PathKey, str]:
+        wanted = set(keys)
+        ids = self._path_ids(site_id, wanted)
+        rows = self.paths_by_id(site_id, ids.values()) if ids else []
+        return {(row.event, row.path): row.title for row in rows}
+
+    # -- exports ----------------------------------------------------------------------------
+
+    def create_export(self, site_id: int, start: int, path: str, at: datetime) -> GoatCounterExport:
+        with self._sessions.begin() as s:
+            export = GoatCounterExport(
+                site_id=site_id, format="csv", start_from_hit_id=start, path=path, created_at=at
+            )
+            s.add(export)
+        return export
+
+    def get_export(self, export_id: int) -> GoatCounterExport | None:
+        with self._sessions() as s:
+            return s.get(GoatCounterExport, export_id)
+
+    def update_export(self, export_id: int, **fields: Any) -> None:
+        with self._sessions.begin() as s:
+            s.execute(
+                update(GoatCounterExport).where(GoatCounterExport.id == export_id).values(**fields)
+            )
+
+    def finished_exports(self) -> list[GoatCounterExport]:
+        with self._sessions() as s:
+            query = select(GoatCounterExport).where(GoatCounterExport.finished_at.is_not(None))
+            return list(s.scalars(query))
+
+    def unfinished_exports(self) -> list[GoatCounterExport]:
+        with self._sessions() as s:
+            query = select(GoatCounterExport).where(GoatCounterExport.finished_at.is_(None))
+            return list(s.scalars(query))
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
