@@ -94,13 +94,11 @@ class Runtime:
         rules = self.sites.by_id(site_id)
         if rules is None:
             raise KeyError(site_id)
-        config = getattr(self, "site_config", None)
-        goals = config.goals_for_query(site_id) if config is not None else ()
         return SiteContext(
             id=site_id,
             domain=rules.domain,
             timezone=rules.timezone,
-            goals=goals,
+            goals=self.site_config.goals_for_query(site_id),
             stats_start=self.store.first_event_date(site_id, rules.timezone),
         )
 

@@ -146,12 +146,13 @@ def time_labels(query: Query) -> tuple[str, ...]:
             (first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)
         )
     if unit == "week":
+        # first + k weeks, shown as its Monday when that Monday is inside the range.
         weeks: list[str] = []
-        day = first
-        while day <= last:
+        first_monday = first - timedelta(days=first.weekday())
+        for k in range((last - first_monday).days // 7 + 1):
+            day = first + timedelta(days=7 * k)
             monday = day - timedelta(days=day.weekday())
-            weeks.append((monday if monday >= first else day).isoformat())
-            day += timedelta(days=7)
+            weeks.append((monday if first <= monday <= last else day).isoformat())
         return tuple(weeks)
     months: list[str] = []
     cursor_m = date(first.year, first.month, 1)

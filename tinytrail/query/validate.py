@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tinytrail.errors import InvalidInput
 from tinytrail.query import registry
 from tinytrail.query.model import And, Filter, HasDone, Node, Not, Or, Query
@@ -72,49 +74,51 @@ def validate(query: Query) -> None:
                         "https://plausible.io/docs/stats-api#filtering-by-goals"
                     )
 
-    has_goal_filter = any(
-        isinstance(n, Filter) and n.dimension == "event:goal" and b == 0 for n, _, b in simple
-    )
-    has_page_filter = any(
-        isinstance(n, Filter) and n.dimension == "event:page" for n, _, _ in simple
-    )
-    top_page_filter = any(
-        isinstance(n, Filter) and n.dimension == "event:page" for n in query.filters
-    )
+    for name in query.metrics:  # in request order: the first failing metric is reported
+        _check_metric(name, query, simple)
+    _check_compatibility(query)
+    if query.time_labels and not any(d.startswith("time") for d in query.dimensions):
+        raise InvalidInput("Invalid include.time_labels: requires a time dimension.")
+
+
+def _check_metric(name: str, query: Query, simple: Sequence[tuple[Node, int, int]]) -> None:
     dims = query.dimensions
-    for name in ("conversion_rate", "group_conversion_rate"):
-        if name in metrics and not has_goal_filter and "event:goal" not in dims:
+    filters = [(n, b) for n, _, b in simple if isinstance(n, Filter)]
+    page_filtered = any(n.dimension == "event:page" and b == 0 for n, b in filters)
+    if name in ("conversion_rate", "group_conversion_rate"):
+        has_goal_filter = any(n.dimension == "event:goal" and b == 0 for n, b in filters)
+        if not has_goal_filter and "event:goal" not in dims:
             raise InvalidInput(
                 f"Metric `{name}` can only be queried with event:goal filters or dimensions."
             )
-    if "scroll_depth" in metrics and "event:page" not in dims and not top_page_filter:
-        raise InvalidInput(
-            "Metric `scroll_depth` can only be queried with event:page filters or dimensions."
-        )
-    if "time_on_page" in metrics and "event:page" not in dims and not top_page_filter:
-        raise InvalidInput(
-            "Metric `time_on_page` can only be queried with event:page filters or dimensions."
-        )
-    if "views_per_visit" in metrics:
-        if has_page_filter:
+    elif name == "scroll_depth":
+        top_page = any(isinstance(n, Filter) and n.dimension == "event:page" for n in query.filters)
+        if "event:page" not in dims and not top_page:
+            raise InvalidInput(
+                "Metric `scroll_depth` can only be queried with event:page filters or dimensions."
+            )
+    elif name == "time_on_page":
+        if "event:page" not in dims and not page_filtered:
+            raise InvalidInput(
+                "Metric `time_on_page` can only be queried with event:page filters or dimensions."
+            )
+    elif name == "views_per_visit":
+        if page_filtered:  # behavioural (has_done) page filters are fine
             raise InvalidInput(
                 "Metric `views_per_visit` cannot be queried with a filter on `event:page`."
             )
         if dims:
             raise InvalidInput("Metric `views_per_visit` cannot be queried with `dimensions`.")
-    if "exit_rate" in metrics:
+    elif name == "exit_rate":
         if list(dims) != ["visit:exit_page"]:
             raise InvalidInput(
                 'Metric `exit_rate` requires a `"visit:exit_page"` dimension. No other '
                 "dimensions are allowed."
             )
-        if any(n.dimension.startswith("event:") for n, _, _ in simple if isinstance(n, Filter)):
+        if any(n.dimension.startswith("event:") for n, _ in filters):
             raise InvalidInput(
                 "Metric `exit_rate` cannot be queried when filtering on event dimensions."
             )
-    _check_compatibility(query)
-    if query.time_labels and not any(d.startswith("time") for d in dims):
-        raise InvalidInput("Invalid include.time_labels: requires a time dimension.")
 
 
 def _check_compatibility(query: Query) -> None:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
+from tinytrail.errors import InvalidInput
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.sessions import Visit
 from tinytrail.storage.arrow_batches import events_table, visits_table
@@ -52,6 +53,7 @@ class DuckDBStore:
         self._con.execute(DUCKDB_SCHEMA)
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._first_ts: dict[int, int | None] = {}  # site -> earliest event (µs), when known
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -89,6 +91,7 @@ class DuckDBStore:
                     closed_batch = visits_table(closed)  # noqa: F841
                     con.execute("INSERT INTO sessions BY NAME SELECT * FROM closed_batch")
                 self._invalidate_late(con, events)
+                self._lower_first_ts(events)
                 if max_seq is not None:
                     con.execute(
                         "INSERT OR REPLACE INTO ingest_state VALUES ('max_seq', ?)", [max_seq]
@@ -142,6 +145,16 @@ class DuckDBStore:
                     [site_id, first, last],
                 )
 
+    def _lower_first_ts(self, events: Sequence[Event]) -> None:
+        lowest: dict[int, int] = {}
+        for event in events:
+            if event.site_id in self._first_ts and event.ts < lowest.get(event.site_id, 2**63):
+                lowest[event.site_id] = event.ts
+        for site_id, ts in lowest.items():
+            known = self._first_ts.get(site_id)
+            if known is None or ts < known:
+                self._first_ts[site_id] = ts
+
     def rollup_days(self, site_id: int, first: date, last: date) -> set[date]:
         rows = (
             self._cursor()
@@ -166,6 +179,8 @@ class DuckDBStore:
         with self._write_lock:
             ids = list(site_ids)
             self._con.execute("BEGIN")
+            for site_id in ids:
+                self._first_ts.pop(site_id, None)
             for table in ("events", "sessions", "sessions_open", "rollups", "rollup_days"):
                 self._con.execute(f"DELETE FROM {table} WHERE site_id IN (SELECT unnest(?))", [ids])
             self._con.execute("COMMIT")
@@ -184,15 +199,23 @@ class DuckDBStore:
         return max(int(rows[0][0]), self.flushed_seq())
 
     def first_event_date(self, site_id: int, timezone: ZoneInfo) -> date | None:
-        """The local date of a site's earliest event (Plausible's stats start for "all")."""
-        rows = (
-            self._cursor()
-            .execute("SELECT min(ts) FROM events WHERE site_id = ?", [site_id])
-            .fetchall()
-        )
-        first = rows[0][0] if rows else None
-        if first is None:
+        """The local date of a site's earliest event (Plausible's stats start for "all").
+
+        Asked on every query, so the earliest timestamp is kept per site and lowered as
+        batches commit, instead of scanning the site's events each time.
+        """
+        if site_id not in self._first_ts:
+            rows = (
+                self._cursor()
+                .execute("SELECT min(ts) FROM events WHERE site_id = ?", [site_id])
+                .fetchall()
+            )
+            found = rows[0][0] if rows else None
+            self._first_ts[site_id] = None if found is None else to_us(found)
+        first_us = self._first_ts[site_id]
+        if first_us is None:
             return None
+        first = from_us(first_us)
         local: date = first.replace(tzinfo=UTC).astimezone(timezone).date()
         return local
 
@@ -228,6 +251,10 @@ class DuckDBStore:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except duckdb.InterruptException as exc:
             raise QueryTimeout("The query took too long and was stopped") from exc
+        except duckdb.InvalidInputException as exc:
+            # Values the database refuses (an invalid regular expression, say) are bad input.
+            detail = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
+            raise InvalidInput(f"Invalid query: {detail}") from exc
         finally:
             if timer is not None:
                 timer.cancel()

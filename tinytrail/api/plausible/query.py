@@ -49,7 +49,7 @@ async def post_query(request: Request) -> Response:
         context = runtime.site_context(site.id)
         query = parse_query(body, context, runtime.clock())
         result = await asyncio.to_thread(runtime.engine.run, query)
-        return JSON(shape(result, body))
+        return JSON(shape(result, body, site.domain))
     except PlausibleError as exc:
         return exc.response()
     except InvalidInput as exc:
@@ -58,7 +58,7 @@ async def post_query(request: Request) -> Response:
         return JSON({"error": "The query took too long. Try a shorter date range."}, 400)
 
 
-def shape(result: Result, body: dict[str, Any]) -> dict[str, Any]:
+def shape(result: Result, body: dict[str, Any], domain: str) -> dict[str, Any]:
     query = result.query
     meta: dict[str, Any] = {}
     include = {k: v for k, v in (body.get("include") or {}).items() if v}
@@ -75,7 +75,7 @@ def shape(result: Result, body: dict[str, Any]) -> dict[str, Any]:
         order_by = [[time_dims[0], "asc"]] if time_dims else []
         order_by.append([query.metrics[0], "desc"])
     echo = {
-        "site_id": body["site_id"],
+        "site_id": domain,
         "metrics": list(query.metrics),
         "date_range": list(query.date_range.local_iso()),
         "filters": body.get("filters", []),

@@ -10,6 +10,7 @@ import json
 import re
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tinytrail.errors import InvalidInput
 from tinytrail.query import periods, registry
@@ -30,6 +31,12 @@ OPERATORS = ("is", "is_not", "contains", "contains_not", "matches", "matches_not
 GOAL_OPERATORS = ("is", "contains")
 MAX_LIMIT = 10_000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ISO 8601 date-times; the offset, when present, must be a real one (hours 00..23).
+_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-](0\d|1\d|2[0-3]):[0-5]\d)?$"
+)
+MAX_DEPTH = 32  # nesting of and/or/not: deeper trees are refused, not recursed into
+MAX_FILTERS = 500
 _SHORTHAND = re.compile(r"^(day|24h|month|year|all|\d+d|\d+mo)$")
 
 
@@ -37,9 +44,11 @@ class SchemaError(InvalidInput):
     """A JSON-schema-level error: the message starts with a JSON pointer."""
 
 
-def render(value: Any) -> str:
+def render(value: Any, depth: int = 0) -> str:
     """Values inside messages as Plausible prints them (Elixir's inspect): `["a", 1]`,
-    `%{"case_sensitive" => false}`, `nil`."""
+    `%{"case_sensitive" => false}`, `nil`. Deeply nested values are cut short."""
+    if depth > MAX_DEPTH:
+        return "..."
     if value is None:
         return "nil"
     if isinstance(value, bool):
@@ -47,9 +56,11 @@ def render(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
-        return "[" + ", ".join(render(item) for item in value) + "]"
+        return "[" + ", ".join(render(item, depth + 1) for item in value) + "]"
     if isinstance(value, dict):
-        pairs = ", ".join(f"{render(k)} => {render(v)}" for k, v in value.items())
+        pairs = ", ".join(
+            f"{render(k, depth + 1)} => {render(v, depth + 1)}" for k, v in value.items()
+        )
         return "%{" + pairs + "}"
     return json.dumps(value)
 
@@ -134,9 +145,13 @@ def _check_metrics(metrics: Any) -> None:
     _expect(metrics, list, "#/metrics", "Array")
     if not metrics:
         raise _schema("#/metrics", "Expected a minimum of 1 items but got 0.")
-    for index, name in enumerate(metrics):
-        if not isinstance(name, str) or not registry.is_public_metric(name):
-            raise _schema(f"#/metrics/{index}", f"Invalid metric {render(name)}")
+    invalid = [
+        f"#/metrics/{index}: Invalid metric {render(name)}"
+        for index, name in enumerate(metrics)
+        if not isinstance(name, str) or not registry.is_public_metric(name)
+    ]
+    if invalid:
+        raise SchemaError("\n".join(invalid))
     _check_unique(metrics, "#/metrics")
 
 
@@ -157,7 +172,7 @@ def _check_date_range(value: Any) -> None:
         isinstance(value, list)
         and len(value) == 2
         and all(isinstance(v, str) for v in value)
-        and (all(_DATE.match(v) for v in value) or not any(_DATE.match(v) for v in value))
+        and (all(_DATE.match(v) for v in value) or all(_DATETIME.match(v) for v in value))
     ):
         return
     raise _schema("#/date_range", f"Invalid date range {render(value)}")
@@ -170,8 +185,10 @@ def _filter_dimension_ok(name: Any) -> bool:
     return found is not None and found.public
 
 
-def _valid_filter(item: Any, top_level: bool) -> bool:
+def _valid_filter(item: Any, top_level: bool, depth: int = 0) -> bool:
     if not isinstance(item, list) or not item or not isinstance(item[0], str):
+        return False
+    if depth > MAX_DEPTH:
         return False
     op = item[0]
     if op in ("and", "or"):
@@ -179,15 +196,17 @@ def _valid_filter(item: Any, top_level: bool) -> bool:
             len(item) == 2
             and isinstance(item[1], list)
             and len(item[1]) >= 1
-            and all(_valid_filter(child, False) for child in item[1])
+            and all(_valid_filter(child, False, depth + 1) for child in item[1])
         )
     if op in ("not", "has_done", "has_not_done"):
-        return len(item) == 2 and _valid_filter(item[1], False)
+        return len(item) == 2 and _valid_filter(item[1], False, depth + 1)
     if op == "is" and len(item) == 3 and item[1] == "segment":
         return isinstance(item[2], list)
     if op not in OPERATORS or len(item) not in (3, 4):
         return False
     if not _filter_dimension_ok(item[1]) or not isinstance(item[2], list):
+        return False
+    if not all(isinstance(c, str | int) and not isinstance(c, bool) for c in item[2]):
         return False
     if item[1] == "event:goal" and op not in GOAL_OPERATORS:
         return False
@@ -261,9 +280,17 @@ def parse_filter(item: list[Any]) -> Node:
     if op in ("has_done", "has_not_done"):
         return HasDone(parse_filter(item[1]), negated=op == "has_not_done")
     if item[1] == "segment":
+        if not all(isinstance(c, int) and not isinstance(c, bool) for c in item[2]):
+            raise InvalidInput(f"Invalid filter '{render(item)}'.")
+        if len(item[2]) > 10:
+            raise InvalidInput(
+                "Invalid filters. You can only use up to 10 segment filters in a query."
+            )
         raise InvalidInput("Invalid filters. Some segments don't exist or aren't accessible.")
     dimension, clauses = item[1], item[2]
     allow_int = dimension == "visit:city"
+    if allow_int and len({type(c) for c in clauses}) > 1:
+        raise InvalidInput(f"Invalid filter '{render(item)}'.")
     for clause in clauses:
         ok = isinstance(clause, str) or (
             allow_int and isinstance(clause, int) and not isinstance(clause, bool)
@@ -285,7 +312,16 @@ def parse_date_range(value: Any, site: SiteContext, now: datetime) -> periods.Da
     tz = site.timezone
     if isinstance(value, str):
         return periods.named_range(value, now, tz, site.stats_start)
+    try:
+        return _date_pair(value, tz)
+    except (OverflowError, ValueError):  # years 1 or 9999 do not survive timezone arithmetic
+        raise InvalidInput(f"Invalid date_range '{render(value)}'.") from None
+
+
+def _date_pair(value: list[str], tz: ZoneInfo) -> periods.DateRange:
     first, last = value
+    if not ("1900" <= first[:4] <= "2999" and "1900" <= last[:4] <= "2999"):
+        raise ValueError("dates outside 1900-2999")
     if _DATE.match(first):
         try:
             start_day, end_day = date.fromisoformat(first), date.fromisoformat(last)
@@ -303,11 +339,25 @@ def parse_date_range(value: Any, site: SiteContext, now: datetime) -> periods.Da
     return periods.from_instants(start.replace(microsecond=0), end.replace(microsecond=0), tz)
 
 
+def _leaves(item: list[Any]) -> list[Any]:
+    if item and item[0] in ("and", "or"):
+        return [leaf for child in item[1] for leaf in _leaves(child)]
+    if item and item[0] in ("not", "has_done", "has_not_done"):
+        return _leaves(item[1])
+    return [item]
+
+
 def parse_query(body: dict[str, Any], site: SiteContext, now: datetime) -> Query:
     check_schema(body)
     date_range = parse_date_range(body["date_range"], site, now)
     metrics = tuple(body["metrics"])
+    leaves = [leaf for top in body.get("filters", []) for leaf in _leaves(top)]
+    segment_ids = sum(len(f[2]) for f in leaves if len(f) == 3 and f[1] == "segment")
+    if segment_ids > 10:
+        raise InvalidInput("Invalid filters. You can only use up to 10 segment filters in a query.")
     filters = tuple(parse_filter(item) for item in body.get("filters", []))
+    if sum(1 for top in body.get("filters", []) for _ in _leaves(top)) > MAX_FILTERS:
+        raise InvalidInput(f"Invalid filters. A query may use at most {MAX_FILTERS} filters.")
     dimensions = tuple(body.get("dimensions", []))
     order_by = tuple((name, direction) for name, direction in body.get("order_by") or [])
     for name, direction in order_by:

@@ -21,10 +21,10 @@ def _round(value: float, places: int) -> float | int:
 
 def metric_value(engine_metric: str, value: Any) -> float | int:
     """Counts as integers, bounce rate in percent to one decimal, durations in whole seconds."""
+    if engine_metric == "bounce_rate":
+        return float(_round(float(value or 0), 1))
     if value is None:
         return 0
-    if engine_metric == "bounce_rate":
-        return _round(float(value), 1)
     if engine_metric == "visit_duration":
         return _round(float(value), 0)
     return int(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -268,7 +269,9 @@ async def funnel(request: Request, params: ReportParams) -> Response:
     if len(steps) < 2:
         raise InvalidInput("funnel needs at least 2 steps (steps[]=...)")
     if len(steps) > 20 or any(not s or len(s) > 500 for s in steps):
-        raise InvalidInput("funnel steps must be 2 to 20 non-empty values")
+        raise InvalidInput(
+            "funnel steps must be 2 to 20 non-empty values of at most 500 characters"
+        )
     nodes = tuple(funnel_step(step) for step in steps)
     runtime = runtime_of(request)
     counts = await asyncio.to_thread(runtime.engine.funnel, params.query(("visits",)), nodes)
@@ -289,6 +292,8 @@ async def realtime(request: Request, params: ReportParams) -> Response:
     runtime = runtime_of(request)
     now = runtime.clock()
     window = periods.from_instants(now - timedelta(minutes=30), now, params.site.timezone)
+    # The spec: realtime always leaves bots and excluded traffic out, whatever include_bots says.
+    params = replace(params, include_bots=False)
     active = await _run(runtime, params.query(("visitors",), date_range=window))
     top = await _run(
         runtime,
@@ -358,7 +363,7 @@ async def timeseries(request: Request, params: ReportParams) -> Response:
         raise InvalidInput(f"metric must be one of: {', '.join(TIMESERIES_METRICS)}")
     path = request.query_params.get("path") or None
     if path is not None and (not path.startswith("/") or len(path) > 2000):
-        raise InvalidInput("path must start with '/'")
+        raise InvalidInput("path must start with '/' and be at most 2000 characters")
     engine_metric = TIMESERIES_METRICS[metric]
     query = params.query(
         (engine_metric,), dimensions=("time:day",), filters=_timeseries_filters(metric, path)

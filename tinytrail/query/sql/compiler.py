@@ -31,6 +31,7 @@ from tinytrail.query.sql.rollups import (
 )
 
 E, S = "ev", "se"
+MAX_OFFSET = 2**40  # past any real row count; keeps absurd offsets inside the engine's int range
 LOCATION_COLUMNS = {"country": "''", "region": "''", "city": "0"}
 SCREEN_BUCKETS = ((375, "320-375"), (768, "376-768"), (1024, "769-1024"), (1440, "1025-1440"))
 
@@ -60,13 +61,15 @@ class Plan:
 def time_unit(query: Query) -> str | None:
     for name in query.dimensions:
         if name == "time":
-            days = query.date_range.days
-            hours = (query.date_range.end - query.date_range.start).total_seconds() / 3600
+            # Plausible measures the span in whole (truncated) hours, days and weeks.
+            rng = query.date_range
+            hours = int((rng.end - rng.start).total_seconds() // 3600)
+            days = (rng.last - rng.first).days
             if hours <= 48:
                 return "hour"
             if days <= 40:
                 return "day"
-            return "week" if days <= 52 * 7 else "month"
+            return "week" if days // 7 <= 52 else "month"
         if name.startswith("time:"):
             return name.removeprefix("time:")
     return None
@@ -251,7 +254,7 @@ class Compiler:
     def engagement_side(self, metric: str, dims: tuple[str, ...]) -> str:
         """scroll_depth and time_on_page: per visit first, then averaged (reference 1.4)."""
         where = [self.ctx.event_base(), *self.filters.on_events(self.query.filters)]
-        where.append("name = 'engagement'")
+        where.append("name = 'engagement' AND session_id <> 0")
         keys = [f"{self.dim_expr(n, E)} AS d{i}" for i, n in enumerate(dims)]
         if metric == "scroll_depth":
             inner_value = "max(scroll_depth) AS v"
@@ -344,7 +347,7 @@ class Compiler:
         if q.limit is not None:
             sql += f" LIMIT {int(q.limit)}"
         if q.offset:
-            sql += f" OFFSET {int(q.offset)}"
+            sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
         return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
 
     # -- from daily rollups -----------------------------------------------------------------
@@ -384,7 +387,7 @@ class Compiler:
         if q.limit is not None:
             sql += f" LIMIT {int(q.limit)}"
         if q.offset:
-            sql += f" OFFSET {int(q.offset)}"
+            sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
         return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
 
     def rollup_key(self) -> RollupKey | None:

@@ -103,7 +103,14 @@ class DuckDBDialect:
         return f"(({first}::UHUGEINT << 64) | {second}::UHUGEINT)"
 
     def first_segment(self, expr: str) -> str:
-        return f"split_part({expr}, '/', 1)"
+        """The host part of a cleaned referrer (`t.co/x` -> `t.co`, app referrers keep their
+        `android-app://` prefix)."""
+        app = "'android-app://'"
+        return (
+            f"CASE WHEN starts_with({expr}, {app}) "
+            f"THEN {app} || split_part(substr({expr}, 15), '/', 1) "
+            f"ELSE split_part({expr}, '/', 1) END"
+        )
 
     def hours_spanned(self, start: str, end: str) -> str:
         return f"unnest(generate_series(date_trunc('hour', {start}), {end}, INTERVAL 1 HOUR))"

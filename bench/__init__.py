@@ -1,0 +1,1 @@
+"""TinyTrail's benchmark suite: `make bench` (python -m bench.run) writes docs/performance.md."""
