@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, cast
 
+from tinytrail.cli_remote import fail, post_import
 from tinytrail.settings import OPTIONS, Settings, SettingsError, load_settings, settings_markdown
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not server and _store_in_use(settings):
         server = _running_server(settings)
         if not server:
-            _fail(
+            fail(
                 f"the data folder {settings.data_dir} is in use by a server that does not "
                 "answer at its configured address; pass --server URL (or set TINYTRAIL_URL)"
             )
@@ -120,7 +121,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         try:
             source = stack.enter_context(_open_input(args.file))
         except OSError as exc:
-            _fail(f"cannot open {args.file}: {exc}")
+            fail(f"cannot open {args.file}: {exc}")
             return 2
         chunks = _chunks(source, unreadable)
         if args.format == "goatcounter":
@@ -141,7 +142,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 2
     status = _report(summary)
     if unreadable:
-        _fail(f"{args.file} ends unreadably ({unreadable[0]}); the lines before it were imported")
+        fail(f"{args.file} ends unreadably ({unreadable[0]}); the lines before it were imported")
         return 2
     return status
 
@@ -157,10 +158,6 @@ def _chunks(source: io.BufferedIOBase, unreadable: list[Exception]) -> Iterator[
             yield chunk
     except (OSError, EOFError, zlib.error) as exc:
         unreadable.append(exc)
-
-
-def _fail(message: str) -> None:
-    print(f"tinytrail: {message}", file=sys.stderr)
 
 
 @contextmanager
@@ -212,13 +209,13 @@ def _import_here(
     from tinytrail.runtime import Runtime
 
     if not settings.events_path.exists():
-        _fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
+        fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
         return None
     runtime = Runtime(settings)
     try:
         site = find_site(runtime.sites, site_ref)
         if site is None:
-            _fail(f"no site {site_ref!r} in {settings.data_dir}")
+            fail(f"no site {site_ref!r} in {settings.data_dir}")
             return None
         summary = Importer.of(runtime).import_lines(site, split_lines(chunks))
         # Raw-IP lines created salts for their historical dates; they are needed no more.
@@ -231,33 +228,14 @@ def _import_here(
 def _import_via_server(
     server: str, api_key: str, site_ref: str, chunks: Iterator[bytes]
 ) -> ImportSummary | None:
-    import httpx
-
-    from tinytrail.ingest.importer import ImportSummary
-
-    if not api_key:
-        _fail("sending to a server needs an admin key: --api-key or TINYTRAIL_ADMIN_API_KEY")
-        return None
-    try:
-        response = httpx.post(
-            f"{server.rstrip('/')}/api/v1/admin/import",
-            params={"site_id": site_ref},
-            content=chunks,
-            headers={"X-API-KEY": api_key, "Content-Type": "application/x-ndjson"},
-            # The answer comes once the whole file is in, however long that takes.
-            timeout=httpx.Timeout(30, read=None, write=None),
-        )
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        _fail(f"import through {server} failed: {exc}")
-        return None
-    if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-        _fail(f"{server} answered {response.status_code}: {error.get('message', body)}")
-        return None
-    data = body["data"]
-    errors = [(int(e["line"]), str(e["message"])) for e in data["errors"]]
-    return ImportSummary(int(data["loaded"]), int(data["skipped"]), errors)
+    return post_import(
+        server,
+        api_key,
+        site_ref,
+        chunks,
+        path="/api/v1/admin/import",
+        content_type="application/x-ndjson",
+    )
 
 
 def _aggregate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -277,14 +255,14 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     try:
         day = date.fromisoformat(args.date) if args.date else None
     except ValueError:
-        _fail("--date must be YYYY-MM-DD")
+        fail("--date must be YYYY-MM-DD")
         return 2
     settings = load_settings(flags={"data_dir": args.data_dir})
     server = args.server or os.environ.get("TINYTRAIL_URL", "")
     if not server and _store_in_use(settings):
         server = _running_server(settings)
         if not server:
-            _fail("the data folder is in use by a server; pass --server URL")
+            fail("the data folder is in use by a server; pass --server URL")
             return 2
     if server:
         import httpx
@@ -318,7 +296,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not server and _store_in_use(settings):
         server = _running_server(settings)
         if not server:
-            _fail("the data folder is in use by a server; pass --server URL")
+            fail("the data folder is in use by a server; pass --server URL")
             return 2
     return goat.cmd_export(args, settings, server)
 

@@ -15,15 +15,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING
 
+from tinytrail.cli_remote import fail, post_import
 from tinytrail.settings import Settings
 
 if TYPE_CHECKING:
     from tinytrail.ingest.importer import ImportSummary
     from tinytrail.meta.repo import MetaRepo
-
-
-def _fail(message: str) -> None:
-    print(f"tinytrail: {message}", file=sys.stderr)
 
 
 def import_here(settings: Settings, site_ref: str, chunks: Iterator[bytes]) -> ImportSummary | None:
@@ -33,13 +30,13 @@ def import_here(settings: Settings, site_ref: str, chunks: Iterator[bytes]) -> I
     from tinytrail.runtime import Runtime
 
     if not settings.events_path.exists():
-        _fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
+        fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
         return None
     runtime = Runtime(settings)
     try:
         site = find_site(runtime.sites, site_ref)
         if site is None:
-            _fail(f"no site {site_ref!r} in {settings.data_dir}")
+            fail(f"no site {site_ref!r} in {settings.data_dir}")
             return None
 
         def remember(items: list[tuple[bool, str, str]]) -> None:
@@ -48,7 +45,7 @@ def import_here(settings: Settings, site_ref: str, chunks: Iterator[bytes]) -> I
         try:
             summary = GoatCounterImporter.of(runtime).import_csv(site, chunks, remember)
         except CSVFormatError as exc:
-            _fail(f"not a GoatCounter CSV export: {exc}")
+            fail(f"not a GoatCounter CSV export: {exc}")
             return None
         runtime.forget_old_salts()
         return summary
@@ -59,32 +56,14 @@ def import_here(settings: Settings, site_ref: str, chunks: Iterator[bytes]) -> I
 def import_via_server(
     server: str, api_key: str, site_ref: str, chunks: Iterator[bytes]
 ) -> ImportSummary | None:
-    import httpx
-
-    from tinytrail.ingest.importer import ImportSummary
-
-    if not api_key:
-        _fail("sending to a server needs an admin key: --api-key or TINYTRAIL_ADMIN_API_KEY")
-        return None
-    try:
-        response = httpx.post(
-            f"{server.rstrip('/')}/api/v1/admin/goatcounter/import",
-            params={"site_id": site_ref},
-            content=chunks,
-            headers={"X-API-KEY": api_key, "Content-Type": "text/csv"},
-            timeout=httpx.Timeout(30, read=None, write=None),
-        )
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        _fail(f"import through {server} failed: {exc}")
-        return None
-    if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:
-        error = body.get("error", {}) if isinstance(body, dict) else {}
-        _fail(f"{server} answered {response.status_code}: {error.get('message', body)}")
-        return None
-    data = body["data"]
-    errors = [(int(e["line"]), str(e["message"])) for e in data["errors"]]
-    return ImportSummary(int(data["loaded"]), int(data["skipped"]), errors)
+    return post_import(
+        server,
+        api_key,
+        site_ref,
+        chunks,
+        path="/api/v1/admin/goatcounter/import",
+        content_type="text/csv",
+    )
 
 
 # -- export ---------------------------------------------------------------------------------
@@ -118,13 +97,13 @@ def _output(stack: ExitStack, target: str) -> IO[str]:
 
 def cmd_export(args: argparse.Namespace, settings: Settings, server: str) -> int:
     if args.start < 0:
-        _fail("--start-from-hit-id must be 0 or more")
+        fail("--start-from-hit-id must be 0 or more")
         return 2
     with ExitStack() as stack:
         try:
             out = _output(stack, args.output)
         except OSError as exc:
-            _fail(f"cannot write {args.output}: {exc}")
+            fail(f"cannot write {args.output}: {exc}")
             return 2
         if server:
             return _export_via_server(server, args.api_key or settings.admin_api_key, args, out)
@@ -137,13 +116,13 @@ def _export_here(settings: Settings, args: argparse.Namespace, out: IO[str]) -> 
     from tinytrail.runtime import Runtime
 
     if not settings.events_path.exists():
-        _fail(f"no TinyTrail data in {settings.data_dir}")
+        fail(f"no TinyTrail data in {settings.data_dir}")
         return 2
     runtime = Runtime(settings)
     try:
         site = find_site(runtime.sites, args.site)
         if site is None:
-            _fail(f"no site {args.site!r} in {settings.data_dir}")
+            fail(f"no site {args.site!r} in {settings.data_dir}")
             return 2
         rows, last = write_export(
             runtime.store,
@@ -162,7 +141,7 @@ def _export_via_server(server: str, key: str, args: argparse.Namespace, out: IO[
     import httpx
 
     if not key:
-        _fail("asking a server needs an admin key: --api-key or TINYTRAIL_ADMIN_API_KEY")
+        fail("asking a server needs an admin key: --api-key or TINYTRAIL_ADMIN_API_KEY")
         return 2
     url = f"{server.rstrip('/')}/api/v1/admin/goatcounter/export"
     params = {"site_id": args.site, "start_from_hit_id": str(args.start)}
@@ -172,12 +151,12 @@ def _export_via_server(server: str, key: str, args: argparse.Namespace, out: IO[
         ) as response:
             if response.status_code != 200:
                 response.read()
-                _fail(f"{server} answered {response.status_code}: {response.text[:500]}")
+                fail(f"{server} answered {response.status_code}: {response.text[:500]}")
                 return 1
             for text in response.iter_text():
                 out.write(text)
     except httpx.HTTPError as exc:
-        _fail(f"export through {server} failed: {exc}")
+        fail(f"export through {server} failed: {exc}")
         return 1
     return 0
 
@@ -227,7 +206,7 @@ def cmd_api_keys(args: argparse.Namespace, settings: Settings) -> int:
     from tinytrail.errors import InvalidInput, NotFound
 
     if not settings.data_dir.exists():
-        _fail(f"no TinyTrail data in {settings.data_dir}")
+        fail(f"no TinyTrail data in {settings.data_dir}")
         return 2
     repo = _repo(settings)
     user_id = args.user
@@ -235,7 +214,7 @@ def cmd_api_keys(args: argparse.Namespace, settings: Settings) -> int:
         principal = repo.authenticate(args.key)
         user_id = principal.user_id if principal is not None else None
     if user_id is None or repo.get_user(user_id) is None:
-        _fail("no such user (check --user or --key)")
+        fail("no such user (check --user or --key)")
         return 2
     try:
         if args.action == "list":
@@ -255,7 +234,7 @@ def cmd_api_keys(args: argparse.Namespace, settings: Settings) -> int:
             repo.delete_api_key(user_id, args.key_id)
             print(f"deleted {args.key_id}")
     except (InvalidInput, NotFound) as exc:
-        _fail(exc.message)
+        fail(exc.message)
         return 2
     return 0
 

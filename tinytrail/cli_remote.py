@@ -1,0 +1,53 @@
+"""What the command line shares when it talks to a running server instead of the data folder."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tinytrail.ingest.importer import ImportSummary
+
+
+def fail(message: str) -> None:
+    print(f"tinytrail: {message}", file=sys.stderr)
+
+
+def post_import(
+    server: str,
+    api_key: str,
+    site_ref: str,
+    chunks: Iterator[bytes],
+    *,
+    path: str,
+    content_type: str,
+) -> ImportSummary | None:
+    """Stream a file to the server's admin import endpoint and read back its summary."""
+    import httpx
+
+    from tinytrail.ingest.importer import ImportSummary
+
+    if not api_key:
+        fail("sending to a server needs an admin key: --api-key or TINYTRAIL_ADMIN_API_KEY")
+        return None
+    try:
+        response = httpx.post(
+            f"{server.rstrip('/')}{path}",
+            params={"site_id": site_ref},
+            content=chunks,
+            headers={"X-API-KEY": api_key, "Content-Type": content_type},
+            # The answer comes once the whole file is in, however long that takes.
+            timeout=httpx.Timeout(30, read=None, write=None),
+        )
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        fail(f"import through {server} failed: {exc}")
+        return None
+    if response.status_code != 200 or not isinstance(body, dict) or "data" not in body:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        fail(f"{server} answered {response.status_code}: {error.get('message', body)}")
+        return None
+    data = body["data"]
+    errors = [(int(e["line"]), str(e["message"])) for e in data["errors"]]
+    return ImportSummary(int(data["loaded"]), int(data["skipped"]), errors)
