@@ -18,6 +18,7 @@ from tinytrail.api.plausible.common import (
     runtime_of,
 )
 from tinytrail.api.plausible.query_parser import parse_query
+from tinytrail.api.plausible.revenue import shape_revenue
 from tinytrail.errors import InvalidInput
 from tinytrail.query.model import Result
 from tinytrail.storage.duckdb_store import QueryTimeout
@@ -69,6 +70,9 @@ def shape(result: Result, body: dict[str, Any], domain: str) -> dict[str, Any]:
         meta["time_labels"] = list(result.time_labels)
     if result.total_rows is not None:
         meta["total_rows"] = result.total_rows
+    metrics, warnings = shape_revenue(result)
+    if warnings:
+        meta["metric_warnings"] = warnings
     order_by = [list(entry) for entry in query.order_by]
     if not order_by:
         time_dims = [d for d in query.dimensions if d.startswith("time")]
@@ -86,8 +90,8 @@ def shape(result: Result, body: dict[str, Any], domain: str) -> dict[str, Any]:
     }
     return {
         "results": [
-            {"dimensions": list(row.dimensions), "metrics": list(row.metrics)}
-            for row in result.rows
+            {"dimensions": list(row.dimensions), "metrics": values}
+            for row, values in zip(result.rows, metrics, strict=True)
         ],
         "meta": meta,
         "query": echo,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tinytrail.ingest.sites import glob_to_regex
 from tinytrail.query import names, registry
+from tinytrail.query.goals import selected_goals
 from tinytrail.query.model import And, Filter, Goal, HasDone, Node, Not, Or
 from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
 
@@ -149,20 +150,8 @@ class FilterSQL:
 
     # -- goals ------------------------------------------------------------------------------
 
-    def selected_goals(self, node: Filter) -> list[Goal]:
-        goals = self.ctx.query.site.goals
-        chosen: list[Goal] = []
-        for goal in goals:
-            name = goal.display_name if node.case_sensitive else goal.display_name.lower()
-            for clause in node.clauses:
-                text = str(clause) if node.case_sensitive else str(clause).lower()
-                hit = name == text if node.op == "is" else text in name
-                if hit and goal not in chosen:
-                    chosen.append(goal)
-        return chosen
-
     def _goal(self, node: Filter) -> str:
-        goals = self.selected_goals(node)
+        goals = selected_goals(self.ctx.query.site.goals, node)
         if not goals:
             return "FALSE"
         return "(" + " OR ".join(self.goal_predicate(g) for g in goals) + ")"
