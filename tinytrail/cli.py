@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, cast
 
-from tinytrail.cli_remote import fail, post_import
+from tinytrail.cli_remote import fail, import_locally, post_import
 from tinytrail.settings import OPTIONS, Settings, SettingsError, load_settings, settings_markdown
 
 if TYPE_CHECKING:
@@ -205,24 +205,13 @@ def _import_here(
     settings: Settings, site_ref: str, chunks: Iterator[bytes]
 ) -> ImportSummary | None:
     """Open the data folder in this process (no server holds it) and import into it."""
-    from tinytrail.ingest.importer import Importer, find_site, split_lines
-    from tinytrail.runtime import Runtime
+    from tinytrail.ingest.importer import Importer, split_lines
 
-    if not settings.events_path.exists():
-        fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
-        return None
-    runtime = Runtime(settings)
-    try:
-        site = find_site(runtime.sites, site_ref)
-        if site is None:
-            fail(f"no site {site_ref!r} in {settings.data_dir}")
-            return None
-        summary = Importer.of(runtime).import_lines(site, split_lines(chunks))
-        # Raw-IP lines created salts for their historical dates; they are needed no more.
-        runtime.forget_old_salts()
-        return summary
-    finally:
-        runtime.stop()
+    return import_locally(
+        settings,
+        site_ref,
+        lambda runtime, site: Importer.of(runtime).import_lines(site, split_lines(chunks)),
+    )
 
 
 def _import_via_server(

@@ -15,42 +15,31 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING
 
-from tinytrail.cli_remote import fail, post_import
+from tinytrail.cli_remote import fail, import_locally, post_import
 from tinytrail.settings import Settings
 
 if TYPE_CHECKING:
     from tinytrail.ingest.importer import ImportSummary
+    from tinytrail.ingest.sites import SiteRules
     from tinytrail.meta.repo import MetaRepo
+    from tinytrail.runtime import Runtime
 
 
 def import_here(settings: Settings, site_ref: str, chunks: Iterator[bytes]) -> ImportSummary | None:
     """Load a GoatCounter CSV into a site of an idle data folder."""
     from tinytrail.ingest.goatcounter_csv import CSVFormatError, GoatCounterImporter
-    from tinytrail.ingest.importer import find_site
-    from tinytrail.runtime import Runtime
 
-    if not settings.events_path.exists():
-        fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
-        return None
-    runtime = Runtime(settings)
-    try:
-        site = find_site(runtime.sites, site_ref)
-        if site is None:
-            fail(f"no site {site_ref!r} in {settings.data_dir}")
-            return None
-
+    def load(runtime: Runtime, site: SiteRules) -> ImportSummary | None:
         def remember(items: list[tuple[bool, str, str]]) -> None:
             runtime.goatcounter.repo.remember_titles(site.id, items)
 
         try:
-            summary = GoatCounterImporter.of(runtime).import_csv(site, chunks, remember)
+            return GoatCounterImporter.of(runtime).import_csv(site, chunks, remember)
         except CSVFormatError as exc:
             fail(f"not a GoatCounter CSV export: {exc}")
             return None
-        runtime.forget_old_salts()
-        return summary
-    finally:
-        runtime.stop()
+
+    return import_locally(settings, site_ref, load)
 
 
 def import_via_server(

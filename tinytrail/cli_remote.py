@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tinytrail.ingest.importer import ImportSummary
+    from tinytrail.ingest.sites import SiteRules
+    from tinytrail.runtime import Runtime
+    from tinytrail.settings import Settings
 
 
 def fail(message: str) -> None:
@@ -51,3 +54,29 @@ def post_import(
     data = body["data"]
     errors = [(int(e["line"]), str(e["message"])) for e in data["errors"]]
     return ImportSummary(int(data["loaded"]), int(data["skipped"]), errors)
+
+
+def import_locally(
+    settings: Settings,
+    site_ref: str,
+    load: Callable[[Runtime, SiteRules], ImportSummary | None],
+) -> ImportSummary | None:
+    """Open the data folder in this process (no server holds it) and run `load` on a site."""
+    from tinytrail.ingest.importer import find_site
+    from tinytrail.runtime import Runtime
+
+    if not settings.events_path.exists():
+        fail(f"no TinyTrail data in {settings.data_dir}; start the server once to create it")
+        return None
+    runtime = Runtime(settings)
+    try:
+        site = find_site(runtime.sites, site_ref)
+        if site is None:
+            fail(f"no site {site_ref!r} in {settings.data_dir}")
+            return None
+        summary = load(runtime, site)
+        # Raw-IP lines created salts for their historical dates; they are needed no more.
+        runtime.forget_old_salts()
+        return summary
+    finally:
+        runtime.stop()
