@@ -6,17 +6,18 @@ API shows the same numbers. Runs synchronously; adapters call it on a worker thr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from tinytrail.query import names, registry
-from tinytrail.query.model import Node, Query, Result, ResultRow, SiteContext
+from tinytrail.query.funnels import WINDOW_SECONDS, FunnelResult, check_steps, shape_funnel
+from tinytrail.query.model import Goal, Node, Query, Result, ResultRow, SiteContext
 from tinytrail.query.periods import from_dates
 from tinytrail.query.sql.compiler import Compiler, time_unit
 from tinytrail.query.sql.dialect import Dialect, DuckDBDialect
-from tinytrail.query.sql.funnel import compile_funnel
+from tinytrail.query.sql.funnel import compile_funnel, compile_goal_funnel
 from tinytrail.query.sql.rollups import build_statements
 from tinytrail.query.validate import validate
 
@@ -113,6 +114,28 @@ class Engine:
         compiled = compile_funnel(query, steps, self.dialect)
         [row] = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
         return [int(row[f"c{i}"]) for i in range(len(steps))]
+
+    def goal_funnel(self, query: Query, steps: Sequence[Goal]) -> FunnelResult:
+        """Evaluate a Plausible funnel: how many visitors completed the goals `steps` in order.
+
+        `query` gives the site, the date range, bot handling and the filters (the same filters
+        as any report: they select the events the funnel looks at); its metrics, dimensions,
+        ordering and pagination are ignored. `steps` are 2 to 8 distinct goals of the site,
+        in funnel order (e.g. a stored funnel's goal ids mapped onto `query.site.goals`).
+
+        A visitor reaches step k when their events complete steps 1..k in time order (other
+        events in between are fine, equal timestamps count as in order), the k-th at most 24
+        hours after the first. The result has, per step, the goal's display name, the visitors
+        who reached it, the conversion rate from the first and from the previous step and the
+        drop-off from the previous step (count and percentage); plus all visitors of the range,
+        and how many of them entered the funnel. Raises `InvalidInput` for a bad step list.
+        """
+        check_steps(steps)
+        validate(query.with_(metrics=("visitors",), dimensions=(), order_by=()))
+        compiled = compile_goal_funnel(query, steps, self.dialect, WINDOW_SECONDS)
+        [row] = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
+        reached = [int(row[f"c{i}"]) for i in range(len(steps))]
+        return shape_funnel(steps, reached, int(row["total"]))
 
     def _metric_value(self, query: Query, name: str, value: Any) -> Any:
         if query.precise and name not in _COUNTS:

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from tinytrail.api.tinytrail import report_shapes as shapes
 from tinytrail.api.tinytrail.envelope import endpoint, runtime_of, success
+from tinytrail.api.tinytrail.report_funnel import goal_funnel
 from tinytrail.api.tinytrail.report_params import ReportParams, parse_params
 from tinytrail.errors import InvalidInput
 from tinytrail.ingest.model import NON_INTERACTIVE, PAGEVIEW, TINYTRAIL_PAGE_VIEW
@@ -265,9 +266,14 @@ def funnel_step(step: str) -> Node:
 @report
 async def funnel(request: Request, params: ReportParams) -> Response:
     steps = request.query_params.getlist("steps[]") or request.query_params.getlist("steps")
+    funnel_ids = request.query_params.getlist("funnel_id")
+    if funnel_ids:
+        if steps or len(funnel_ids) > 1:
+            raise InvalidInput("give either steps[] or one funnel_id")
+        return await goal_funnel(request, params, funnel_ids[0])
     steps = [s.strip() for s in steps]
     if len(steps) < 2:
-        raise InvalidInput("funnel needs at least 2 steps (steps[]=...)")
+        raise InvalidInput("funnel needs at least 2 steps (steps[]=...) or a funnel_id")
     if len(steps) > 20 or any(not s or len(s) > 500 for s in steps):
         raise InvalidInput(
             "funnel steps must be 2 to 20 non-empty values of at most 500 characters"

@@ -43,6 +43,7 @@ class Dialect(Protocol):
     def first_segment(self, expr: str) -> str: ...
     def pair(self, first: str, second: str) -> str: ...
     def hours_spanned(self, start: str, end: str) -> str: ...
+    def add_seconds(self, expr: str, seconds: int) -> str: ...
 
 
 class DuckDBDialect:
@@ -114,6 +115,9 @@ class DuckDBDialect:
 
     def hours_spanned(self, start: str, end: str) -> str:
         return f"unnest(generate_series(date_trunc('hour', {start}), {end}, INTERVAL 1 HOUR))"
+
+    def add_seconds(self, expr: str, seconds: int) -> str:
+        return f"({expr} + INTERVAL ({int(seconds)}) SECOND)"
 
 
 def _quote(text: str) -> str:

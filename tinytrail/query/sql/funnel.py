@@ -1,13 +1,23 @@
-"""Funnels: how many visits completed steps 1..N in order.
+"""Funnels: how far visits or visitors got through an ordered list of steps.
 
-Each step is a filter on events (a page, an event name, a goal). A visit reaches step k when it
-has a step-k event later than the moment it reached step k-1; one chained CTE per step keeps
-that exact and lets the database prune to the events of the steps only.
+Two shapes share this module:
+
+* `compile_funnel`, TinyTrail's report: each step is a filter on events (a page, an event
+  name); a *visit* reaches step k when it has a step-k event later than the moment it reached
+  step k-1. One chained CTE per step keeps that exact.
+* `compile_goal_funnel`, Plausible's funnels: each step is a goal; a *visitor* reaches step k
+  when some chain of their events completes steps 1..k in time order (equal timestamps
+  allowed, other events in between ignored) with the last one at most `window` seconds after
+  the first, the semantics of ClickHouse's `windowFunnel(window)` that Plausible runs. For a
+  fixed start the earliest next event is always the best choice, so one chained CTE per step,
+  keyed by (visitor, start), finds every visitor's deepest step exactly.
 """
 
 from __future__ import annotations
 
-from tinytrail.query.model import Node, Query
+from collections.abc import Sequence
+
+from tinytrail.query.model import Goal, Node, Query
 from tinytrail.query.sql.compiler import Compiled
 from tinytrail.query.sql.context import EVENTS, Context
 from tinytrail.query.sql.dialect import Dialect
@@ -31,4 +41,40 @@ def compile_funnel(query: Query, steps: tuple[Node, ...], dialect: Dialect) -> C
         )
     counts = ", ".join(f"(SELECT count(*) FROM f{i}) AS c{i}" for i in range(len(steps)))
     sql = f"WITH {', '.join(ctes)} SELECT {counts}"
+    return Compiled(sql, ctx.params.values, (), (), None)
+
+
+def compile_goal_funnel(
+    query: Query, goals: Sequence[Goal], dialect: Dialect, window: int
+) -> Compiled:
+    """One row: `total` (visitors of the range and filters) and `c0..` (visitors per step).
+
+    `total` counts the visitors Plausible's funnel counts as "all visitors": those with any
+    event in the range that matches the query's filters (engagement signals only when they
+    complete a step, as scroll-depth goals do).
+    """
+    ctx = Context(query, dialect)
+    filters = FilterSQL(ctx)
+    flags = [filters.goal_predicate(goal) for goal in goals]
+    where = [ctx.event_base(), *filters.on_events(query.filters)]
+    any_step = "(" + " OR ".join(flags) + ")"
+    total = (
+        f"SELECT count(DISTINCT visitor_id) FROM {EVENTS} "
+        f"WHERE {' AND '.join(where)} AND (name <> 'engagement' OR {any_step})"
+    )
+    columns = ["visitor_id AS v", "ts", *(f"{flag} AS s{i}" for i, flag in enumerate(flags))]
+    base = f"SELECT {', '.join(columns)} FROM {EVENTS} WHERE {' AND '.join([*where, any_step])}"
+    # r<k>: per visitor and start (a step-1 event), when the chain reached step k at the earliest.
+    ctes = [f"base AS ({base})"]
+    ctes.append("r0 AS (SELECT DISTINCT v, ts AS start, ts AS t FROM base WHERE s0)")
+    for i in range(1, len(goals)):
+        deadline = dialect.add_seconds("r.start", window)
+        ctes.append(
+            f"r{i} AS (SELECT r.v, r.start, min(b.ts) AS t FROM r{i - 1} r "
+            f"JOIN base b ON b.v = r.v AND b.s{i} AND b.ts >= r.t AND b.ts <= {deadline} "
+            "GROUP BY r.v, r.start)"
+        )
+    counts = [f"({total}) AS total"]
+    counts += [f"(SELECT count(DISTINCT v) FROM r{i}) AS c{i}" for i in range(len(goals))]
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(counts)}"
     return Compiled(sql, ctx.params.values, (), (), None)
