@@ -615,11 +615,6 @@ def pageview(server: Server, url: str) -> None:
     assert response.status_code == 202, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: event:hostname filters are not yet copied onto entry/exit page "
-    "hostnames for source, UTM and entry/exit breakdowns",
-)
 def test_hostname_filter_also_applies_to_the_entry_hostname(server: Server) -> None:
     # One visit: it lands on two.hosts.test with utm_source=ad, then views one.hosts.test.
     # Nobody landed on one.hosts.test from "ad", so a utm_source breakdown filtered to that
@@ -658,3 +653,24 @@ def test_hostname_filter_also_applies_to_the_entry_hostname(server: Server) -> N
     response = post(server, body, key)
     assert response.json()["results"] == [{"dimensions": [], "metrics": [1, 1]}]
     assert response.json()["query"]["filters"] == body["filters"]
+    # Entry pages take the entry hostname (two), exit pages the exit hostname (one); the
+    # modifier travels with the copied filter.
+    for dimension, hostname, expected in (
+        ("visit:entry_page", "TWO.hosts.test", [{"dimensions": ["/"], "metrics": [1]}]),
+        ("visit:entry_page", "ONE.hosts.test", []),
+        ("visit:exit_page", "ONE.hosts.test", [{"dimensions": ["/"], "metrics": [1]}]),
+        ("visit:exit_page", "TWO.hosts.test", []),
+    ):
+        flt = ["is", "event:hostname", [hostname], {"case_sensitive": False}]
+        body = {
+            "site_id": "hosts.test",
+            "metrics": ["visitors"],
+            "date_range": "day",
+            "dimensions": [dimension],
+            "filters": [flt],
+        }
+        response = post(server, body, key)
+        assert response.status_code == 200, response.text
+        assert response.json()["results"] == expected, (dimension, hostname)
+        visit_dimension = f"{dimension}_hostname"
+        assert response.json()["query"]["filters"] == [flt, [flt[0], visit_dimension, *flt[2:]]]

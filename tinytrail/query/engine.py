@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from tinytrail.query import names, registry
 from tinytrail.query.funnels import WINDOW_SECONDS, FunnelResult, check_steps, shape_funnel
+from tinytrail.query.hostnames import with_visit_hostname_filters
 from tinytrail.query.model import Goal, Node, Query, Result, ResultRow, SiteContext
 from tinytrail.query.periods import from_dates
 from tinytrail.query.sql.compiler import Compiler, time_unit
@@ -71,6 +72,7 @@ class Engine:
 
     def run(self, query: Query) -> Result:
         validate(query)
+        query = with_visit_hostname_filters(query)
         compiler = Compiler(query, self.dialect)
         compiled = None
         key = compiler.rollup_key()

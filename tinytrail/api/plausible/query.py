@@ -20,6 +20,7 @@ from tinytrail.api.plausible.common import (
 from tinytrail.api.plausible.query_parser import parse_query
 from tinytrail.api.plausible.revenue import shape_revenue
 from tinytrail.errors import InvalidInput
+from tinytrail.query.hostnames import VISIT_HOSTNAME_OF
 from tinytrail.query.model import Result
 from tinytrail.storage.duckdb_store import QueryTimeout
 
@@ -82,7 +83,7 @@ def shape(result: Result, body: dict[str, Any], domain: str) -> dict[str, Any]:
         "site_id": domain,
         "metrics": list(query.metrics),
         "date_range": list(query.date_range.local_iso()),
-        "filters": body.get("filters", []),
+        "filters": echo_filters(body.get("filters", []), query.dimensions),
         "dimensions": list(query.dimensions),
         "order_by": order_by,
         "include": include,
@@ -96,3 +97,18 @@ def shape(result: Result, body: dict[str, Any], domain: str) -> dict[str, Any]:
         "meta": meta,
         "query": echo,
     }
+
+
+def echo_filters(raw: Any, dimensions: tuple[str, ...]) -> Any:
+    """The filters as sent, plus the visit hostname filters the engine added (Plausible echoes
+    those too, `tinytrail.query.hostnames`)."""
+    if not isinstance(raw, list):
+        return raw
+    hostname = [f for f in raw if isinstance(f, list) and len(f) >= 3 and f[1] == "event:hostname"]
+    extra = [
+        [f[0], VISIT_HOSTNAME_OF[name], *f[2:]]
+        for name in dimensions
+        if name in VISIT_HOSTNAME_OF
+        for f in hostname
+    ]
+    return raw + extra
