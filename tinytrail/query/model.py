@@ -22,6 +22,9 @@ class Filter:
     dimension: str
     clauses: tuple[Clause, ...]
     case_sensitive: bool = True
+    # Sent with a modifier object (Plausible's 4-element form): Plausible then skips the check
+    # that `is` goal filters name configured goals. Not part of the filter's identity.
+    modified: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def validate(query: Query) -> None:
                 "Invalid filters. When `conversion_rate` or `group_conversion_rate` metrics are "
                 "used, custom property filters can only be used on top level."
             )
-        if node.dimension == "event:goal" and node.op == "is":
+        if node.dimension == "event:goal" and node.op == "is" and not node.modified:
             configured = {g.display_name for g in query.site.goals}
             lowered = {name.lower() for name in configured}
             for clause in node.clauses:

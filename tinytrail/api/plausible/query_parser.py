@@ -305,7 +305,7 @@ def parse_filter(item: list[Any]) -> Node:
     case_sensitive = True
     if len(item) == 4:
         case_sensitive = bool(item[3].get("case_sensitive", True))
-    return Filter(op, dimension, tuple(clauses), case_sensitive)
+    return Filter(op, dimension, tuple(clauses), case_sensitive, modified=len(item) == 4)
 
 
 def parse_date_range(value: Any, site: SiteContext, now: datetime) -> periods.DateRange:
