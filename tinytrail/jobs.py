@@ -26,6 +26,11 @@ JOBS: tuple[Job, ...] = (
     Job("aggregate-closed-days", 900, lambda rt: rt.aggregate_pending()),
     # GoatCounter export files are kept for 24 hours (their rows stay, answering 400 "deleted").
     Job("goatcounter-export-cleanup", 3600, lambda rt: rt.goatcounter.exports.cleanup()),
+    Job(
+        "dashboard-sessions-expiry",
+        3600,
+        lambda rt: rt.dashboard_sessions.purge_expired(rt.clock()),
+    ),
 )
 
 

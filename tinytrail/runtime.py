@@ -17,6 +17,7 @@ from tinytrail.ingest.pipeline import Ingestor
 from tinytrail.ingest.sessions import VisitBook
 from tinytrail.ingest.sites import SitesCache
 from tinytrail.ingest.wal import WriteAheadLog
+from tinytrail.meta.dashboard_sessions import DashboardSessions
 from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
 from tinytrail.meta.keys import KeyVault
 from tinytrail.meta.repo import MetaRepo
@@ -29,6 +30,8 @@ from tinytrail.storage.duckdb_store import DuckDBStore
 from tinytrail.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+DASHBOARD_SESSION_DAYS = 14  # a dashboard sign-in lasts two weeks, or until its API key goes
 
 
 class Runtime:
@@ -62,6 +65,9 @@ class Runtime:
         self.repo.on_domain_changed.append(self.site_config.record_domain_change)
         self.site_config.on_aliases_changed.append(self.sites.reload)
         self.goatcounter = GoatCounter(self)  # GoatCounter sites, path ids, export jobs
+        self.dashboard_sessions = DashboardSessions(
+            make_sessionmaker(self.meta_db), timedelta(days=DASHBOARD_SESSION_DAYS)
+        )
 
     def bootstrap_admin(self) -> str | None:
         """On an empty installation, create the admin account and return its key (else None)."""

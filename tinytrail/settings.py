@@ -167,6 +167,15 @@ OPTIONS: tuple[Option, ...] = (
         "Per API key, for the GoatCounter API v0 (`X-Rate-Limit-*` headers).",
     ),
     Option(
+        "rate_limit_dashboard",
+        ("TINYTRAIL_RATE_LIMIT_DASHBOARD",),
+        None,
+        parse_rate,
+        "600/60s",
+        "Per signed-in key or shared-link visitor address, for the dashboard's data requests "
+        "(a page load sends about 20).",
+    ),
+    Option(
         "trusted_proxies",
         ("TINYTRAIL_TRUSTED_PROXIES",),
         "--trusted-proxies",
@@ -249,6 +258,7 @@ class Settings:
     rate_limit_api: RateLimit = RateLimit(60, 60)
     rate_limit_stats: RateLimit = RateLimit(600, 3600)
     rate_limit_goatcounter: RateLimit = RateLimit(60, 60)
+    rate_limit_dashboard: RateLimit = RateLimit(600, 60)
     trusted_proxies: tuple[Network, ...] = ()
     geoip_db: str = ""
     max_body_bytes: int = 65536

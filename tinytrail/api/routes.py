@@ -12,6 +12,7 @@ from tinytrail.api.plausible.sites import sites_routes
 from tinytrail.api.tinytrail import admin, collect, reports, websites
 from tinytrail.api.tinytrail.api_keys import api_key_routes
 from tinytrail.api.tinytrail.imports import import_routes
+from tinytrail.dashboard.routes import dashboard_routes
 
 
 def routes() -> list[Route]:
@@ -52,4 +53,6 @@ def routes() -> list[Route]:
         *api_key_routes(),
         # GoatCounter API v0 and its /count tracker endpoint
         *goatcounter_routes(),
+        # The web dashboard (HTML pages, its data endpoint and static files)
+        *dashboard_routes(),
     ]

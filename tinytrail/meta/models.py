@@ -258,3 +258,18 @@ class GoatCounterExport(Base):
     size: Mapped[str | None] = mapped_column(String(32), nullable=True)
     hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
     error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+
+
+class DashboardSession(Base):
+    """A signed-in dashboard user: the browser holds a random token, we keep only its digest.
+
+    Tied to the API key used to sign in, so revoking or deleting that key (or its user) ends the
+    session at once.
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

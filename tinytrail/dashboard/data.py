@@ -1,0 +1,148 @@
+"""The dashboard's data endpoints: Stats API v2 queries, answered exactly as `/api/v2/query`.
+
+`POST /dashboard/api/{domain}/query` takes `{"query": <v2 query without site_id>,
+"comparison": "previous_period" | "year_over_year" | null}`. The query goes through the same
+parser, engine and response shaping as the public Stats API, so the dashboard shows the numbers
+the API returns. The dashboard-only parts: the viewer is a session or a shared link instead of
+a Bearer key (no hourly API quota, a per-viewer rate limit instead), `"realtime"` and `"30m"`
+ranges (Plausible's internal ones), and the comparison period, answered as a second result.
+
+`POST /dashboard/api/{domain}/funnel` evaluates a stored funnel (`{"funnel_id", "query"}`) with
+the engine's goal funnel, over the same period and filters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tinytrail.api.http import JSON, BodyTooLarge, client_ip, decode_json, read_body
+from tinytrail.api.plausible.query import shape
+from tinytrail.api.plausible.query_parser import parse_query
+from tinytrail.dashboard.access import runtime_of, site_for, viewer_for_data
+from tinytrail.errors import InvalidInput
+from tinytrail.meta.models import Site
+from tinytrail.meta.paging import PageRequest
+from tinytrail.query import periods
+from tinytrail.query.funnels import FunnelResult
+from tinytrail.query.model import Query
+from tinytrail.runtime import Runtime
+from tinytrail.storage.duckdb_store import QueryTimeout
+
+MAX_BODY = 64 * 1024
+INTERNAL_RANGES = ("realtime", "30m")
+COMPARISONS: dict[str, Callable[[periods.DateRange], periods.DateRange]] = {
+    "previous_period": periods.previous_period,
+    "year_over_year": periods.year_over_year,
+}
+TOO_LONG = "The query took too long. Try a shorter date range."
+
+
+class Refused(Exception):
+    """Ends a request early with an error response in this endpoint's format."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        self.response = JSON({"error": message}, status_code=status)
+
+
+async def _read(request: Request) -> tuple[Runtime, Site, dict[str, Any]]:
+    """The viewer's site and the request body, after access and rate checks."""
+    viewer = viewer_for_data(request)
+    runtime = runtime_of(request)
+    if viewer is None:
+        raise Refused("Sign in to see this dashboard.", 401)
+    site = site_for(request, viewer, request.path_params["domain"])
+    if site is None:
+        raise Refused("Site not found, or this link was revoked.", 404)
+    if viewer.principal is not None:
+        who = viewer.principal.key_id
+    else:
+        who = client_ip(request, runtime.settings.trusted_proxies)
+    verdict = runtime.limiter.check("dashboard", who, runtime.settings.rate_limit_dashboard)
+    if not verdict.allowed:
+        raise Refused("Too many requests; slow down a little.", 429)
+    try:
+        body = decode_json(await read_body(request, MAX_BODY))
+    except BodyTooLarge:
+        raise Refused("Request body is too large", 413) from None
+    except Exception:
+        raise Refused("Invalid JSON in request body") from None
+    if not isinstance(body, dict) or not isinstance(body.get("query"), dict):
+        raise Refused('Send {"query": {...}} with a Stats API v2 query.')
+    return runtime, site, body
+
+
+def _parse(runtime: Runtime, site: Site, v2_query: dict[str, Any]) -> tuple[dict[str, Any], Query]:
+    context = runtime.site_context(site.id)
+    now = runtime.clock()
+    v2 = {**v2_query, "site_id": site.domain}
+    if v2.get("date_range") in INTERNAL_RANGES:
+        resolved = periods.named_range(v2["date_range"], now, context.timezone)
+        v2["date_range"] = [resolved.start.isoformat(), resolved.end.isoformat()]
+    return v2, parse_query(v2, context, now)
+
+
+async def query(request: Request) -> Response:
+    try:
+        runtime, site, body = await _read(request)
+        comparison = body.get("comparison")
+        if comparison is not None and comparison not in COMPARISONS:
+            raise Refused(f"Unknown comparison {comparison!r}")
+        v2, parsed = _parse(runtime, site, body["query"])
+        result = await asyncio.to_thread(runtime.engine.run, parsed)
+        answer = shape(result, v2, site.domain)
+        if comparison is not None:
+            other = replace(parsed, date_range=COMPARISONS[comparison](parsed.date_range))
+            before = await asyncio.to_thread(runtime.engine.run, other)
+            answer["comparison"] = shape(before, v2, site.domain)
+        return JSON(answer)
+    except Refused as refused:
+        return refused.response
+    except InvalidInput as exc:
+        return JSON({"error": exc.message}, status_code=400)
+    except QueryTimeout:
+        return JSON({"error": TOO_LONG}, status_code=400)
+
+
+async def funnel(request: Request) -> Response:
+    try:
+        runtime, site, body = await _read(request)
+        funnels = runtime.site_config.funnels_page(site.id, PageRequest(limit=100)).items
+        stored = next((f for f in funnels if f.id == body.get("funnel_id")), None)
+        if stored is None:
+            raise Refused("Funnel not found", 404)
+        _, parsed = _parse(runtime, site, {**body["query"], "metrics": ["visitors"]})
+        by_id = {goal.id: goal for goal in parsed.site.goals}
+        steps = [by_id[step] for step in stored.steps if step in by_id]
+        result = await asyncio.to_thread(runtime.engine.goal_funnel, parsed, steps)
+        return JSON({"name": stored.name, **funnel_json(result)})
+    except Refused as refused:
+        return refused.response
+    except InvalidInput as exc:
+        return JSON({"error": exc.message}, status_code=400)
+    except QueryTimeout:
+        return JSON({"error": TOO_LONG}, status_code=400)
+
+
+def funnel_json(result: FunnelResult) -> dict[str, Any]:
+    return {
+        "all_visitors": result.all_visitors,
+        "entering_visitors": result.entering_visitors,
+        "conversion_rate": result.steps[-1].conversion_rate if result.steps else 0,
+        "steps": [
+            {
+                "name": step.label,
+                "visitors": step.visitors,
+                "conversion_rate": step.conversion_rate,
+                "conversion_rate_step": step.conversion_rate_step,
+                "dropoff": step.dropoff,
+                "dropoff_percentage": step.dropoff_percentage,
+            }
+            for step in result.steps
+        ],
+    }
