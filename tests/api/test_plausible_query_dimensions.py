@@ -290,11 +290,6 @@ def test_city_is_an_integer_id(data: Data) -> None:
     assert all(type(r["dimensions"][0]) is int for r in body["results"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: no offline GeoNames data ships with TinyTrail, so visit:city_name is "
-    "the GeoNames id unless the operator's .mmdb provides names",
-)
 def test_city_names(data: Data) -> None:
     # GeoNames: 2643743 London, 2648579 Glasgow, 588409 Tallinn, 2950159 Berlin,
     # 5391959 San Francisco, 2988507 Paris (reference 1.5: names from a location dataset).
@@ -309,6 +304,29 @@ def test_city_names(data: Data) -> None:
             ["Paris", "France", 1],
         ]
     )
+
+
+def test_a_city_missing_from_geonames_has_an_empty_name(server: Server) -> None:
+    # Plausible's location dictionary answers "" for an id it does not know.
+    key, _ = server.tenant("cities.test")
+    import_lines(
+        server,
+        "cities.test",
+        [
+            line("2026-03-17T10:00:00", 1, "/", country_code="EE", city_geoname_id=588409),
+            line("2026-03-17T11:00:00", 2, "/", country_code="EE", city_geoname_id=999999999),
+        ],
+    )
+    body = {
+        "site_id": "cities.test",
+        "metrics": ["visitors"],
+        "date_range": ["2026-03-17", "2026-03-17"],
+        "dimensions": ["visit:city_name", "visit:city"],
+    }
+    response = post(server, body, key)
+    assert response.status_code == 200, response.text
+    rows = [[*r["dimensions"], *r["metrics"]] for r in response.json()["results"]]
+    assert unordered(rows) == unordered([["Tallinn", 588409, 1], ["", 999999999, 1]])
 
 
 def test_event_page_with_visit_metrics_groups_visits_by_entry_page(data: Data) -> None:

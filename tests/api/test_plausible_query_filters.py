@@ -81,6 +81,11 @@ def test_operators_on_event_page(data: Data, flt: list[Any], expected: int) -> N
         (["is", "visit:region_name", ["Harjumaa"]], 1),
         (["is", "visit:city", [588409]], 1),  # geoname ids as integers ...
         (["is", "visit:city", ["588409", "2643743"]], 2),  # ... or all strings
+        # City names come from GeoNames: Tallinn (user 2); London and Paris (1 and 7).
+        (["is", "visit:city_name", ["Tallinn"]], 1),
+        (["is", "visit:city_name", ["London", "Paris"]], 2),
+        (["is_not", "visit:city_name", ["London"]], 6),
+        (["is", "visit:city_name", ["Atlantis"]], 0),
         (["is", "visit:device", ["Mobile"]], 2),
         (["is", "visit:utm_medium", ["email", "social"]], 2),
         (["is", "visit:channel", ["Organic Search"]], 2),

@@ -1,8 +1,8 @@
 """Names for location codes (`visit:country_name`, `visit:region_name`, `visit:city_name`).
 
 Countries and subdivisions come from `pycountry` (ISO 3166, bundled). Cities are stored as
-GeoNames ids; their names are known only when the operator's `.mmdb` provides them, so without
-one a city's name is its id.
+GeoNames ids and named from GeoNames' city table (`geonames`); an id missing from it has an
+empty name, as Plausible's location dictionary answers.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import pycountry
+
+from tinytrail.query.geonames import city_ids, city_names
 
 _COMMON = {"US": "United States", "GB": "United Kingdom", "RU": "Russia", "KR": "South Korea"}
 
@@ -35,7 +37,10 @@ def region_name(code: str) -> str:
 
 
 def city_name(geoname_id: int | str) -> str:
-    return "" if geoname_id in (0, "0", "") else str(geoname_id)
+    text = str(geoname_id)
+    if not text.isdigit() or text == "0":
+        return ""
+    return city_names().get(int(text), "")
 
 
 def name_of(kind: str, value: object) -> str:
@@ -68,5 +73,5 @@ def codes_for_names(kind: str, names: tuple[object, ...]) -> tuple[str | int, ..
             found = [s.code for s in pycountry.subdivisions if s.name.lower() == text]
             codes.extend(found or [f"?{name}"])
         else:
-            codes.append(int(text) if text.isdigit() else -1)
+            codes.extend(city_ids(text) or (-1,))
     return tuple(codes)
