@@ -43,6 +43,7 @@ from tests.support import Server, start_server
 
 DOMAIN = "funnels.test"
 WEEK = {"start_date": "2026-03-10", "end_date": "2026-03-16"}
+SHOP = {"name": "Shop", "pattern": "/pricing"}  # a content group: events on /pricing
 EVENTS = [
     line("2026-03-10T10:00:00", 1, "/pricing"),
     line("2026-03-10T10:05:00", 1, "/pricing", "Signup"),
@@ -103,7 +104,7 @@ def put_funnel(server: Server, key: str, domain: str, name: str, steps: list[Any
 @pytest.fixture(scope="module")
 def funnels(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Funnels]:
     for server in start_server(tmp_path_factory.mktemp("funnels") / "data"):
-        key, site = server.tenant(DOMAIN)
+        key, site = server.tenant(DOMAIN, content_groups=[SHOP])
         import_lines(server, DOMAIN, EVENTS)
         add_goal(server, key, DOMAIN, goal_type="page", page_path="/pricing")
         add_goal(server, key, DOMAIN, goal_type="event", event_name="Signup")
@@ -184,6 +185,21 @@ def test_only_events_of_the_period_count(funnels: Funnels) -> None:
     assert (data["all_visitors"], data["entering_visitors_percentage"]) == (0, 0.0)
     assert [row["visitors"] for row in data["funnel"]] == [0, 0, 0]
     assert {row["conversion_rate"] for row in data["funnel"]} == {0.0}
+
+
+def test_filters_select_the_events_the_funnel_sees(funnels: Funnels) -> None:
+    # content_group=Shop keeps the events on /pricing (pageviews and the Signups sent from
+    # there), so nobody reaches the welcome page. Visitors with such events: all but U4 and
+    # U8 (9); entered: all but U5@12, whose only event is a Signup (8); Signup on /pricing
+    # after pricing: U1, U2, U6@13, U7 (U3 and U9 signed up on other pages).
+    data = funnels.ok(funnel_id=funnels.ids["Checkout"], content_group="Shop", **WEEK)
+    assert (data["all_visitors"], data["entering_visitors"]) == (9, 8)
+    assert (data["entering_visitors_percentage"], data["never_entering_visitors"]) == (88.89, 1)
+    assert steps_of(data) == [
+        step("Visit /pricing", 8, 100.0, 0.0, 0, 0.0),
+        step("Signup", 4, 50.0, 50.0, 4, 50.0),
+        step("Visit /welcome", 0, 0.0, 0.0, 4, 100.0),
+    ]
 
 
 def test_csv(funnels: Funnels) -> None:
