@@ -133,7 +133,7 @@ class Engine:
         and how many of them entered the funnel. Raises `InvalidInput` for a bad step list.
         """
         check_steps(steps)
-        validate(query.with_(metrics=("visitors",), dimensions=(), order_by=()))
+        validate(query.with_(metrics=("visitors",), dimensions=(), time_labels=False))
         compiled = compile_goal_funnel(query, steps, self.dialect, WINDOW_SECONDS)
         [row] = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
         reached = [int(row[f"c{i}"]) for i in range(len(steps))]
