@@ -217,6 +217,11 @@ def test_sign_in_see_sites_and_read_the_dashboard(server: ServerProcess, browser
     assert "from=2025-03-01" in page.url
     assert (_stat(page, "visitors"), _stat(page, "pageviews")) == ("3", "4")
     assert _stat(page, "bounce_rate") == "33"
+    # Comparison: the graph gets the earlier period as a second line.
+    _reload_data(page, lambda: page.select_option("#compare", "year_over_year"))
+    assert "compare=year_over_year" in page.url
+    assert page.query_selector(".chart polyline.previous") is not None
+    assert _stat(page, "visitors") == "3"
     assert page.js_errors == []
     page.context.close()
 

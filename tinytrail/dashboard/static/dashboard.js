@@ -9,6 +9,7 @@
   const $ = (id) => document.getElementById(id);
   const REFRESH_REALTIME_MS = 10000;
   const ROWS_SHOWN = 9;
+  const COMPARE_MODES = ["previous_period", "year_over_year"];
 
   const METRIC_LABELS = {
     visitors: "Unique visitors", visits: "Total visits", pageviews: "Total pageviews",
@@ -34,7 +35,7 @@
     return {
       period: p.get("period") || "30d",
       from: p.get("from") || "", to: p.get("to") || "",
-      compare: p.get("compare") === "1",
+      compare: COMPARE_MODES.includes(p.get("compare")) ? p.get("compare") : "",
       interval: p.get("interval") || "",
       metric: p.get("metric") || "visitors",
       filters,
@@ -54,7 +55,7 @@
     for (const name of ["auth", "embed"]) if (keep.get(name)) p.set(name, keep.get(name));
     p.set("period", s.period);
     if (s.period === "custom") { p.set("from", s.from); p.set("to", s.to); }
-    if (s.compare) p.set("compare", "1");
+    if (s.compare) p.set("compare", s.compare);
     if (s.interval) p.set("interval", s.interval);
     if (s.metric !== "visitors") p.set("metric", s.metric);
     for (const f of s.filters) p.append("f", f.join(","));
@@ -162,7 +163,8 @@
   async function loadTopStats() {
     const metrics = topMetrics();
     if (!metrics.includes(state.metric)) state.metric = metrics[0];
-    const comparison = realtime() ? null : "previous_period";
+    // Top stats always show a change: against the chosen comparison, else the previous period.
+    const comparison = realtime() ? null : state.compare || "previous_period";
     const answer = await query({ metrics, date_range: realtime() ? "30m" : dateRange() }, comparison);
     const now = answer.results[0] ? answer.results[0].metrics : [];
     const before = answer.comparison && answer.comparison.results[0] ? answer.comparison.results[0].metrics : [];
@@ -183,7 +185,7 @@
       delta === null ? null : el("span", {
         class: "stat-change " + (delta === 0 ? "" : better ? "up" : "down"),
         text: (delta > 0 ? "↑ " : delta < 0 ? "↓ " : "") + Math.abs(delta) + (metric.endsWith("rate") ? " pts" : "%"),
-        title: "Compared with the previous period",
+        title: comparison === "year_over_year" ? "Compared with a year before" : "Compared with the previous period",
       }));
       box.append(button);
     });
@@ -231,7 +233,7 @@
     const metric = state.metric;
     $("graph-title").textContent = goalLabel(metric);
     const q = { metrics: [metric], dimensions: ["time:" + interval], include: { time_labels: true } };
-    const answer = await query(q, state.compare ? "previous_period" : null);
+    const answer = await query(q, state.compare || null);
     drawGraph(metric, series(answer), answer.comparison ? series(answer.comparison) : null);
   }
 
@@ -557,7 +559,7 @@
     $("period").value = state.period;
     $("custom-range").hidden = state.period !== "custom";
     $("from").value = state.from; $("to").value = state.to;
-    $("compare").checked = state.compare;
+    $("compare").value = state.compare;
     $("compare").disabled = realtime();
   }
 
@@ -586,7 +588,7 @@
     if (!from || !to || from > to) { showError(new Error("Choose a start date on or before the end date.")); return; }
     go({ period: "custom", from, to, interval: "" });
   });
-  $("compare").addEventListener("change", (event) => go({ compare: event.target.checked }));
+  $("compare").addEventListener("change", (event) => go({ compare: event.target.value }));
   $("interval").addEventListener("change", (event) => go({ interval: event.target.value }));
   $("realtime-badge").addEventListener("click", () => go({ period: "realtime" }));
   $("export").addEventListener("click", exportAll);
