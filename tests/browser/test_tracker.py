@@ -304,3 +304,31 @@ def test_tracker_records_a_real_browser_visit(
     assert len({e["visitor_id"] for e in events}) == 1, events
     assert len({e["session_id"] for e in events}) == 1, events
     assert events[0]["session_id"] != 0
+
+
+def test_a_back_forward_cache_restore_counts_as_a_new_view(
+    server: ServerProcess, static_site: tuple[str, Path]
+) -> None:
+    """A page restored from the bfcache runs no script again: `pageshow` (persisted) must
+    send the page_view. Whether Chromium uses its bfcache in a given run varies, so the test
+    fires the restore event itself, as the browser does."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    site_origin, root = static_site
+    website_id = _create_website(server.url, "127.0.0.1")
+    _write_pages(root, website_id, f"{server.url}/js/tracker.js")
+    sent: list[dict[str, Any]] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=_launch_args(), headless=True
+        )
+        try:
+            page = browser.new_context(user_agent=CHROME_UA, viewport=VIEWPORT).new_page()
+            page.goto(f"{site_origin}/")
+            _wait_for_collects(page, 1, sent)
+            page.evaluate("dispatchEvent(new PageTransitionEvent('pageshow', {persisted: false}))")
+            page.evaluate("dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+            assert _wait_for_collects(page, 2, sent) == [202, 202]
+        finally:
+            browser.close()

@@ -58,6 +58,10 @@
 		wrap('pushState');
 		wrap('replaceState', 1);
 		addEventListener('popstate', pageView);
+		// bfcache restore = new view
+		addEventListener('pageshow', function (e) {
+			if (e.persisted) pageView(currentUrl = '');
+		});
 
 		addEventListener('scroll', function () {
 			var quartersSeen = Math.min(3, 4 * (pageYOffset + innerHeight) / document.documentElement.scrollHeight | 0);
