@@ -939,6 +939,8 @@ def test_sources_channel_rules_and_domains(make_server: MakeServer) -> None:
             ("android-app://com.slack/", "/", "Social", "android-app://com.slack"),
             ("https://blog.example.org/x", "/", "Referral", "blog.example.org"),
             ("", "/", "Direct", None),
+            # A developer's own machine is Direct, and no referring domain.
+            ("http://localhost:3000/x", "/", "Direct", None),
         ]
         for n, (referrer, page, _, _) in enumerate(visits):
             at(server, f"2026-03-17 09:{n:02d}")
@@ -952,13 +954,13 @@ def test_sources_channel_rules_and_domains(make_server: MakeServer) -> None:
             params = {"website_id": site["id"], "period": "today", "group_by": group_by}
             return list(ok(get_report(server, "sources", key, params))["rows"])
 
-        # Organic Search 3, Social 3, Email 2, Paid Search 2, Direct 1, Referral 1.
+        # Organic Search 3, Social 3, Email 2, Paid Search 2, Direct 2, Referral 1.
         assert rows("channel") == [
             {"channel": "Organic Search", "visits": 3},
             {"channel": "Social", "visits": 3},
+            {"channel": "Direct", "visits": 2},
             {"channel": "Email", "visits": 2},
             {"channel": "Paid Search", "visits": 2},
-            {"channel": "Direct", "visits": 1},
             {"channel": "Referral", "visits": 1},
         ]
         assert rows("domain") == [

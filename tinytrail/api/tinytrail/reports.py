@@ -161,7 +161,12 @@ _SOURCE_GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[Node, ..
     "domain": (
         ("visit:referrer_host",),
         ("referrer",),
-        (Filter("is_not", "visit:referrer", ("Direct / None",)),),
+        # Visits with a referrer that is also a source: one that counts as Direct (localhost,
+        # the site itself) names no acquisition domain.
+        (
+            Filter("is_not", "visit:referrer", ("Direct / None",)),
+            Filter("is_not", "visit:source", ("Direct / None",)),
+        ),
     ),
     "utm": (
         ("visit:utm_source", "visit:utm_medium", "visit:utm_campaign"),
