@@ -82,8 +82,6 @@ async def logout(request: Request) -> Response:
 
 
 def _is_https(request: Request) -> bool:
-    if request.url.scheme == "https":
-        return True
-    runtime = runtime_of(request)
-    base = runtime.settings.base_url
-    return base.startswith("https://")
+    """Over HTTPS, or behind a TLS-terminating proxy announced by an https base URL."""
+    base_url = runtime_of(request).settings.base_url
+    return request.url.scheme == "https" or base_url.startswith("https://")

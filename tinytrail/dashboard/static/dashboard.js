@@ -211,7 +211,7 @@
       const days = (new Date(state.to) - new Date(state.from)) / 864e5 + 1;
       if (days <= 1) return ["hour"];
       if (days <= 7) return ["hour", "day"];
-      return days <= 100 ? ["day", "week", "month"] : ["day", "week", "month"];
+      return days <= 31 ? ["day", "week"] : ["day", "week", "month"];
     }
     return ["day", "week", "month"];
   }
