@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time as clock_time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from tinytrail import privacy
 from tinytrail.api.goatcounter.service import GoatCounter
+from tinytrail.api.keys import PrincipalCache
 from tinytrail.api.ratelimit import RateLimiter
 from tinytrail.ingest.flusher import Flusher, recover
 from tinytrail.ingest.geo import GeoLocator
@@ -24,13 +26,16 @@ from tinytrail.meta.repo import MetaRepo
 from tinytrail.meta.site_config import SiteConfigRepo
 from tinytrail.query import periods
 from tinytrail.query.engine import Engine
-from tinytrail.query.model import SiteContext
+from tinytrail.query.model import Goal, SiteContext
 from tinytrail.settings import Settings
 from tinytrail.storage.duckdb_store import DuckDBStore
 from tinytrail.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
+# How long a site's goals are kept in memory at most: goal changes made in this process drop
+# them at once; this bounds how long a change made by another process can go unseen.
+GOALS_CACHE_SECONDS = 2.0
 DASHBOARD_SESSION_DAYS = 14  # a dashboard sign-in lasts two weeks, or until its API key goes
 
 
@@ -64,6 +69,13 @@ class Runtime:
         self.repo.on_sites_deleted.append(self._purge_sites)
         self.repo.on_domain_changed.append(self.site_config.record_domain_change)
         self.site_config.on_aliases_changed.append(self.sites.reload)
+        # Who each API key is, and each site's goals, kept in memory: every query needs them.
+        self.principals = PrincipalCache(self.repo.authenticate)
+        self.repo.on_keys_changed.append(self.principals.clear)
+        self._goals: dict[int, tuple[tuple[Goal, ...], float]] = {}
+        self._goals_generation = 0
+        self.site_config.on_goals_changed.append(self._forget_goals)
+        self.repo.on_sites_changed.append(self._forget_goals)
         self.goatcounter = GoatCounter(self)  # GoatCounter sites, path ids, export jobs
         self.dashboard_sessions = DashboardSessions(
             make_sessionmaker(self.meta_db), timedelta(days=DASHBOARD_SESSION_DAYS)
@@ -104,9 +116,24 @@ class Runtime:
             id=site_id,
             domain=rules.domain,
             timezone=rules.timezone,
-            goals=self.site_config.goals_for_query(site_id),
+            goals=self._site_goals(site_id),
             stats_start=self.store.first_event_date(site_id, rules.timezone),
         )
+
+    def _site_goals(self, site_id: int) -> tuple[Goal, ...]:
+        now = clock_time.monotonic()
+        found = self._goals.get(site_id)
+        if found is not None and found[1] > now:
+            return found[0]
+        generation = self._goals_generation
+        goals = self.site_config.goals_for_query(site_id)
+        if generation == self._goals_generation:  # no goal changed while we read them
+            self._goals[site_id] = (goals, now + GOALS_CACHE_SECONDS)
+        return goals
+
+    def _forget_goals(self, site_id: int | None = None) -> None:
+        self._goals_generation += 1
+        self._goals = {}
 
     def aggregate(self, day: date | None = None) -> list[str]:
         """Roll up `day` (default: yesterday, UTC) for every site where that day is over.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from tinytrail.errors import InvalidInput, NotFound
 from tinytrail.meta.config_repos import ConfigRepo, now
@@ -117,6 +117,12 @@ def _resolve_step(step: int | str, known: set[int], by_name: dict[str, int]) -> 
 
 
 class GoalsRepo(ConfigRepo):
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        super().__init__(sessions)
+        # Called with the site's id after one of its goals is created or deleted, so caches
+        # of a site's goals (the runtime's query contexts) drop them.
+        self.on_goals_changed: list[Callable[[int], None]] = []
+
     def list_goals(self, site_id: int) -> list[Goal]:
         with self._sessions() as s:
             return list(s.scalars(select(Goal).where(Goal.site_id == site_id).order_by(Goal.id)))
@@ -133,7 +139,9 @@ class GoalsRepo(ConfigRepo):
                 if existing is not None:
                     _check_currency(existing, spec)
                     return existing
-                return _insert_goal(s, site_id, spec)
+                goal = _insert_goal(s, site_id, spec)
+            self._goals_changed(site_id)
+            return goal
         except IntegrityError:
             # A concurrent request created this goal, or took its display name, first.
             with self._sessions() as s:
@@ -150,6 +158,11 @@ class GoalsRepo(ConfigRepo):
                 raise NotFound("Goal could not be found")
             _drop_goal_from_funnels(s, site_id, goal_id)
             s.delete(goal)
+        self._goals_changed(site_id)
+
+    def _goals_changed(self, site_id: int) -> None:
+        for hook in self.on_goals_changed:
+            hook(site_id)
 
     def goals_for_query(self, site_id: int) -> tuple[query_model.Goal, ...]:
         """The site's goals as the query engine's frozen values, oldest first."""

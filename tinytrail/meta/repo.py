@@ -65,6 +65,9 @@ class MetaRepo:
         self.on_sites_changed: list[Callable[[], None]] = []
         # Called with (site id, old domain, new domain) after a domain change.
         self.on_domain_changed: list[Callable[[int, str, str], None]] = []
+        # Called after API keys, users or accounts are deleted, so caches of who a key
+        # authenticates as (tinytrail.api.keys.PrincipalCache) forget them at once.
+        self.on_keys_changed: list[Callable[[], None]] = []
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -89,6 +92,7 @@ class MetaRepo:
                 raise NotFound("Account not found")
             site_ids = list(s.scalars(select(Site.id).where(Site.account_id == account_id)))
             s.execute(delete(Account).where(Account.id == account_id))
+        self._keys_changed()
         self._sites_deleted(site_ids)
         return account
 
@@ -132,6 +136,7 @@ class MetaRepo:
             if user is None:
                 raise NotFound("User not found")
             s.execute(delete(User).where(User.id == user_id))
+        self._keys_changed()
         return user
 
     def primary_key_of(self, user_id: str) -> str | None:
@@ -166,7 +171,12 @@ class MetaRepo:
             if record is None or record.user_id != user_id:
                 raise NotFound("API key not found")
             s.delete(record)
+        self._keys_changed()
         return record
+
+    def _keys_changed(self) -> None:
+        for hook in self.on_keys_changed:
+            hook()
 
     def authenticate(self, plain_key: str) -> Principal | None:
         if not plain_key or len(plain_key) > 200:

@@ -167,7 +167,7 @@ async def _raw_body(request: Request) -> bytes:
 
 
 def _authenticate(request: Request, runtime: Runtime, perm: str | None) -> Principal:
-    principal = runtime.repo.authenticate(token_of(request))
+    principal = runtime.principals.authenticate(token_of(request))
     if principal is None:
         raise unauthorized("unknown token")
     if perm is not None and principal.scopes is not None and perm not in principal.scopes:

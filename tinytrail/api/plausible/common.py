@@ -44,7 +44,7 @@ def authenticate(request: Request) -> Principal:
     key = api_key_of(request)
     if not key:
         raise PlausibleError(401, MISSING_KEY)
-    principal = runtime.repo.authenticate(key)
+    principal = runtime.principals.authenticate(key)
     if principal is None:
         raise PlausibleError(401, INVALID_KEY_OR_SITE)
     rate = runtime.settings.rate_limit_stats

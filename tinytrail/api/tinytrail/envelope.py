@@ -103,7 +103,7 @@ def authenticate(request: Request) -> Principal:
     key = api_key_of(request)
     if not key:
         raise Unauthorized("Missing X-API-KEY header")
-    principal = runtime.repo.authenticate(key)
+    principal = runtime.principals.authenticate(key)
     if principal is None:
         raise Unauthorized("Invalid API key")
     verdict = runtime.limiter.check("api", principal.key_id, runtime.settings.rate_limit_api)
