@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import Figure, verdict
+
 CHROMIUM = Path("/usr/bin/chromium")
 MARKS = """() => Object.fromEntries(["tt:first-numbers", "tt:loaded"].map(
     (name) => [name, (performance.getEntriesByName(name)[0] || {}).startTime ?? null]))"""
@@ -75,6 +77,32 @@ def measure(url: str, domain: str, api_key: str, runs: int = 7) -> DashboardTimi
         runs=len(timings),
         assets_gzip_bytes=asset_bytes(url),
     )
+
+
+def figures(timing: DashboardTiming, events: int) -> list[Figure]:
+    """The dashboard section of docs/performance.md (issue 7's targets)."""
+    where = f"busy site, last 30 days, {events:,} events stored, median of {timing.runs - 1} runs"
+    return [
+        Figure(
+            f"first numbers on screen (top stats), warm; {where}",
+            "< 1 s",
+            f"{timing.warm_first_ms:.0f} ms",
+            f"cold (first visit): {timing.cold_first_ms:.0f} ms",
+            verdict=verdict(timing.warm_first_ms < 1000 and timing.cold_first_ms < 1000),
+        ),
+        Figure(
+            "graph and every panel loaded, warm",
+            "",
+            f"{timing.warm_loaded_ms:.0f} ms",
+            f"cold: {timing.cold_loaded_ms:.0f} ms",
+        ),
+        Figure(
+            "the page's own JS and CSS, gzipped",
+            "< 60 KB",
+            f"{timing.assets_gzip_bytes:,} bytes",
+            verdict=verdict(timing.assets_gzip_bytes < 60 * 1024),
+        ),
+    ]
 
 
 if __name__ == "__main__":
