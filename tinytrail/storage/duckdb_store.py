@@ -20,7 +20,12 @@ from tinytrail.errors import InvalidInput
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.sessions import Visit
 from tinytrail.storage.arrow_batches import events_table, visits_table
-from tinytrail.storage.schema import DUCKDB_SCHEMA
+from tinytrail.storage.schema import (
+    DUCKDB_ROLLUP_SCHEMA,
+    DUCKDB_SCHEMA,
+    LEGACY_ROLLUP_TABLE,
+    ROLLUP_TABLES,
+)
 from tinytrail.timeutil import from_us, to_us, utcnow
 
 log = logging.getLogger(__name__)
@@ -51,9 +56,25 @@ class DuckDBStore:
             str(path), config={"memory_limit": memory_limit, "threads": threads}
         )
         self._con.execute(DUCKDB_SCHEMA)
+        self._drop_legacy_rollups()
+        self._con.execute(DUCKDB_ROLLUP_SCHEMA)
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._first_ts: dict[int, int | None] = {}  # site -> earliest event (µs), when known
+        # site -> its built rollup days, loaded on first use and kept in step by every write
+        # to `rollup_days` (all of them go through this object, under the write lock).
+        self._built: dict[int, set[date]] = {}
+
+    def _drop_legacy_rollups(self) -> None:
+        """Rollups in the old single table are dropped; the nightly job rebuilds the days."""
+        found = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+            [LEGACY_ROLLUP_TABLE],
+        ).fetchall()
+        if found[0][0]:
+            log.info("dropping rollups in the old layout; the nightly job rebuilds them")
+            self._con.execute(f"DROP TABLE {LEGACY_ROLLUP_TABLE}")
+            self._con.execute("DELETE FROM rollup_days")
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -99,29 +120,58 @@ class DuckDBStore:
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
+                self._built.clear()  # late events may have dropped rollup days from it
                 raise
 
     def replace_rollups(
         self, site_id: int, day: date, statements: list[tuple[str, dict[str, Any]]]
     ) -> None:
-        """Rebuild one site-day of rollups atomically: readers see the old or the new rows."""
+        """Rebuild one site-day of rollups atomically: readers see the old or the new rows.
+
+        `statements` (from rollups.build_statements) fill the key tables, using temporary
+        tables that are dropped here afterwards.
+        """
         with self._write_lock:
             con = self._con
             con.execute("BEGIN")
             try:
-                for table in ("rollups", "rollup_days"):
-                    con.execute(
-                        f"DELETE FROM {table} WHERE site_id = ? AND day = ?", [site_id, day]
-                    )
+                self._delete_rollups(con, site_id, day, day)
                 for sql, params in statements:
-                    con.execute(f"INSERT INTO rollups {sql}", params)
+                    con.execute(sql, params)
                 con.execute(
                     "INSERT INTO rollup_days VALUES (?, ?, now()::TIMESTAMP)", [site_id, day]
                 )
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
+                self._built.pop(site_id, None)
                 raise
+            finally:
+                for name in ("_rollup_ev", "_rollup_se"):
+                    con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            built = self._built.get(site_id)
+            if built is not None:  # replaced, never changed in place: readers iterate it
+                self._built[site_id] = built | {day}
+
+    def _delete_rollups(
+        self, con: duckdb.DuckDBPyConnection, site_id: int, first: date, last: date
+    ) -> None:
+        """Forget a site's rollups of [first, last]; the key tables are touched only if some
+        of those days were built (late events in imports ask this for every batch)."""
+        gone = con.execute(
+            "DELETE FROM rollup_days WHERE site_id = ? AND day >= ? AND day <= ? RETURNING day",
+            [site_id, first, last],
+        ).fetchall()
+        if not gone:
+            return
+        for table in ROLLUP_TABLES:
+            con.execute(
+                f"DELETE FROM {table} WHERE site_id = ? AND day >= ? AND day <= ?",
+                [site_id, first, last],
+            )
+        built = self._built.get(site_id)
+        if built is not None:
+            self._built[site_id] = built - {row[0] for row in gone}
 
     def _invalidate_late(self, con: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> None:
         """Events older than a day may land in already rolled-up days: drop those rollups.
@@ -139,11 +189,7 @@ class DuckDBStore:
         for site_id, (low, high) in late.items():
             first = from_us(low).date() - timedelta(days=1)
             last = from_us(high).date() + timedelta(days=1)
-            for table in ("rollups", "rollup_days"):
-                con.execute(
-                    f"DELETE FROM {table} WHERE site_id = ? AND day >= ? AND day <= ?",
-                    [site_id, first, last],
-                )
+            self._delete_rollups(con, site_id, first, last)
 
     def _lower_first_ts(self, events: Sequence[Event]) -> None:
         lowest: dict[int, int] = {}
@@ -156,24 +202,30 @@ class DuckDBStore:
                 self._first_ts[site_id] = ts
 
     def rollup_days(self, site_id: int, first: date, last: date) -> set[date]:
-        rows = (
-            self._cursor()
-            .execute(
-                "SELECT day FROM rollup_days WHERE site_id = ? AND day >= ? AND day <= ?",
-                [site_id, first, last],
-            )
-            .fetchall()
-        )
-        return {row[0] for row in rows}
+        """The built rollup days of a site in [first, last]; asked by every query, so kept in
+        memory once read."""
+        built = self._built.get(site_id)
+        if built is None:
+            with self._write_lock:  # no rollup write in between: the set is complete
+                rows = (
+                    self._cursor()
+                    .execute("SELECT day FROM rollup_days WHERE site_id = ?", [site_id])
+                    .fetchall()
+                )
+                built = self._built[site_id] = {row[0] for row in rows}
+        return {day for day in built if first <= day <= last}
 
     def invalidate_rollups(self, site_id: int, first: date, last: date) -> None:
         """Late events (imports, back-dated hits) make those days' rollups stale: drop them."""
         with self._write_lock:
-            for table in ("rollups", "rollup_days"):
-                self._con.execute(
-                    f"DELETE FROM {table} WHERE site_id = ? AND day >= ? AND day <= ?",
-                    [site_id, first, last],
-                )
+            self._con.execute("BEGIN")
+            try:
+                self._delete_rollups(self._con, site_id, first, last)
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                self._built.pop(site_id, None)
+                raise
 
     def delete_sites(self, site_ids: Sequence[int]) -> None:
         with self._write_lock:
@@ -181,7 +233,9 @@ class DuckDBStore:
             self._con.execute("BEGIN")
             for site_id in ids:
                 self._first_ts.pop(site_id, None)
-            for table in ("events", "sessions", "sessions_open", "rollups", "rollup_days"):
+                self._built.pop(site_id, None)
+            tables = ("events", "sessions", "sessions_open", *ROLLUP_TABLES, "rollup_days")
+            for table in tables:
                 self._con.execute(f"DELETE FROM {table} WHERE site_id IN (SELECT unnest(?))", [ids])
             self._con.execute("COMMIT")
 

@@ -10,6 +10,8 @@ and strings are left to DuckDB's dictionary and FSST compression.
 
 from __future__ import annotations
 
+from tinytrail.query.sql.rollups import COMPONENTS, KEYS
+
 _VISIT_ATTRIBUTE_COLUMNS = """
     is_bot BOOLEAN NOT NULL,
     is_excluded BOOLEAN NOT NULL,
@@ -71,24 +73,6 @@ CREATE TABLE IF NOT EXISTS sessions_open ({_SESSION_COLUMNS}
 );
 CREATE OR REPLACE VIEW all_sessions AS
     SELECT * FROM sessions UNION ALL SELECT * FROM sessions_open;
-CREATE TABLE IF NOT EXISTS rollups (
-    site_id UINTEGER NOT NULL,
-    day DATE NOT NULL,
-    rollup_key VARCHAR NOT NULL,
-    v1 VARCHAR,
-    v2 VARCHAR,
-    v3 VARCHAR,
-    ev_visitors UBIGINT,
-    ev_visits UBIGINT,
-    pageviews UBIGINT,
-    events UBIGINT,
-    unique_pageviews UBIGINT,
-    se_visitors UBIGINT,
-    se_visits UBIGINT,
-    bounces UBIGINT,
-    duration_sum DOUBLE,
-    session_pageviews UBIGINT
-);
 CREATE TABLE IF NOT EXISTS rollup_days (
     site_id UINTEGER NOT NULL,
     day DATE NOT NULL,
@@ -99,3 +83,21 @@ CREATE TABLE IF NOT EXISTS ingest_state (
     value UBIGINT NOT NULL
 );
 """
+
+# Daily rollups: one table per rollup key (see tinytrail/query/sql/rollups.py), its key columns
+# in their stored types. `rollup_days` lists the site-days that are built.
+_KEY_COLUMN_TYPES = {"city": "UINTEGER", "screen_width": "USMALLINT"}
+ROLLUP_TABLES = tuple(key.table for key in KEYS)
+# The single table of earlier versions (key name and text values); dropped on open, and the
+# days it covered are rebuilt by the nightly job.
+LEGACY_ROLLUP_TABLE = "rollups"
+
+
+def _rollup_table(table: str, columns: tuple[str, ...]) -> str:
+    keys = [f"{c} {_KEY_COLUMN_TYPES.get(c, 'VARCHAR')} NOT NULL" for c in columns]
+    sums = [f"{c} {'DOUBLE' if c == 'duration_sum' else 'UBIGINT'}" for c in COMPONENTS]
+    body = ",\n    ".join(["site_id UINTEGER NOT NULL", "day DATE NOT NULL", *keys, *sums])
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n);\n"
+
+
+DUCKDB_ROLLUP_SCHEMA = "".join(_rollup_table(key.table, key.columns) for key in KEYS)

@@ -65,6 +65,12 @@ class RollupKey:
     def name(self) -> str:
         return ",".join(self.columns) + ("|pageviews" if self.pageviews_only else "")
 
+    @property
+    def table(self) -> str:
+        """The key's own table of rollup rows."""
+        suffix = "_pv" if self.pageviews_only else ""
+        return "rollup_" + ("_".join(self.columns) or "total") + suffix
+
 
 _VISIT_COLUMNS = (
     "referrer_source",
@@ -235,29 +241,116 @@ def _time_predicate(ctx: Context, column: str, days: list[tuple[date, date]] | N
     return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
 
 
-def stored_columns(key: RollupKey) -> list[str]:
-    """Rollup row values are text columns v1..v3; read back under the original names."""
-    casts = []
-    for index, column in enumerate(key.columns):
-        value = f"v{index + 1}"
-        if column in ("city", "screen_width"):
-            value = f"CAST({value} AS UINTEGER)"
-        casts.append(f"{value} AS {column}")
-    return casts
+EV_TEMP = "_rollup_ev"  # one site-day's countable events, while its rollups are built
+SE_TEMP = "_rollup_se"  # one site-day's visits, likewise
 
 
 def build_statements(query: Query, dialect: Dialect) -> list[tuple[str, dict[str, Any]]]:
-    """SELECTs producing the rollup rows of the query's day, one per key, with their params."""
-    statements = []
+    """Statements that build the rollup rows of the query's day (one site, one local day).
+
+    Two statements copy the day's countable events and visits into temporary tables; then one
+    INSERT per key fills that key's table from them. The caller runs them in one transaction
+    after deleting the site-day's old rows, and drops the temporary tables afterwards.
+    """
+    statements = [_copy_events(query, dialect), _copy_visits(query, dialect)]
     for key in KEYS:
         ctx = Context(query, dialect)
-        values = [f"CAST({column} AS VARCHAR)" for column in key.columns]
-        values += ["NULL"] * (3 - len(values))
-        inner = components_select(ctx, key, None)
+        inner = _key_components(ctx, key)
         site = ctx.params(query.site.id)
-        columns = [site, "day", ctx.params(key.name), *values, *COMPONENTS]
-        statements.append((f"SELECT {', '.join(columns)} FROM ({inner}) c", ctx.params.values))
+        names = ["site_id", "day", *key.columns, *COMPONENTS]
+        values = [site, "day", *key.columns, *COMPONENTS]
+        statements.append(
+            (
+                f"INSERT INTO {key.table} ({', '.join(names)}) "
+                f"SELECT {', '.join(values)} FROM ({inner}) c",
+                ctx.params.values,
+            )
+        )
     return statements
+
+
+def _copy_events(query: Query, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    ctx = Context(query, dialect)
+    where = [
+        f"site_id = {ctx.params(query.site.id)}",
+        _time_predicate(ctx, "ts", None),
+        ctx.traffic_flags(),
+        "name <> 'engagement'",
+    ]
+    pageview = FilterSQL(ctx).on_events((PAGEVIEW_FILTER,))[0]
+    columns = sorted({c for key in KEYS if key.events for c in key.columns})
+    select = [
+        f"CAST({ctx.local('ts')} AS DATE) AS day",
+        "visitor_id",
+        "session_id",
+        "name = 'pageview' AS is_pageview",  # as event_metric_sql counts pageviews
+        f"({pageview}) AS in_pageview_keys",  # as the pageview filter of pageviews_only keys
+        *columns,
+    ]
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {EV_TEMP} AS SELECT {', '.join(select)} "
+        f"FROM {EVENTS} WHERE {' AND '.join(where)}"
+    )
+    return sql, ctx.params.values
+
+
+def _copy_visits(query: Query, dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    ctx = Context(query, dialect)
+    where = [
+        f"site_id = {ctx.params(query.site.id)}",
+        ctx.traffic_flags(),
+        _time_predicate(ctx, "last_activity", None),
+    ]
+    columns = sorted({c for key in KEYS if key.sessions for c in key.columns})
+    select = [
+        f"CAST({ctx.local('last_activity')} AS DATE) AS day",
+        "visitor_id",
+        "is_bounce",
+        f"{dialect.seconds_between('start', 'last_event')} AS duration",
+        "pageviews",
+        *columns,
+    ]
+    sql = (
+        f"CREATE OR REPLACE TEMP TABLE {SE_TEMP} AS SELECT {', '.join(select)} "
+        f"FROM {SESSIONS} WHERE {' AND '.join(where)}"
+    )
+    return sql, ctx.params.values
+
+
+def _key_components(ctx: Context, key: RollupKey) -> str:
+    """One key's per-day components from the day's temporary tables (see components_select).
+
+    The event side first groups by (key, visitor id, visit id): each (visit, visitor) pair is
+    then one row, so visits and unique pageviews are plain counts of those rows.
+    """
+    cols = list(key.columns)
+    keys = ", ".join(["day", *cols])
+    parts = []
+    if key.events:
+        pairs = (
+            f"SELECT {keys}, visitor_id, session_id, count(*) AS n, "
+            f"{ctx.dialect.count_if('is_pageview')} AS pv FROM {EV_TEMP}"
+            + (" WHERE in_pageview_keys" if key.pageviews_only else "")
+            + f" GROUP BY {keys}, visitor_id, session_id"
+        )
+        sides = (
+            "count(DISTINCT visitor_id) AS ev_visitors",
+            f"{ctx.dialect.count_if('session_id <> 0')} AS ev_visits",
+            "sum(pv) AS pageviews",
+            "sum(n) AS events",
+            f"{ctx.dialect.count_if('pv > 0 AND session_id <> 0')} AS unique_pageviews",
+        )
+        parts.append(("ev", f"SELECT {keys}, {', '.join(sides)} FROM ({pairs}) p GROUP BY {keys}"))
+    if key.sessions:
+        sides = (
+            "count(DISTINCT visitor_id) AS se_visitors",
+            "count(*) AS se_visits",
+            "sum(CASE WHEN is_bounce THEN 1 ELSE 0 END) AS bounces",
+            "sum(duration) AS duration_sum",
+            "sum(pageviews) AS session_pageviews",
+        )
+        parts.append(("se", f"SELECT {keys}, {', '.join(sides)} FROM {SE_TEMP} GROUP BY {keys}"))
+    return _join_sides(parts, ["day", *cols], keys)
 
 
 def missing_spans(first: date, last: date, aggregated: set[date]) -> list[tuple[date, date]]:
@@ -278,11 +371,10 @@ def parts_sql(ctx: Context, key: RollupKey, aggregated: set[date]) -> str:
     """Rollup rows of aggregated days plus raw components of the others, same columns."""
     rng = ctx.range
     p = ctx.params
-    keys = stored_columns(key)
-    rollup_cols = ", ".join(["day", *keys, *COMPONENTS])
+    rollup_cols = ", ".join(["day", *key.columns, *COMPONENTS])
     sql = (
-        f"SELECT {rollup_cols} FROM rollups WHERE site_id = {p(ctx.query.site.id)} "
-        f"AND rollup_key = {p(key.name)} AND day >= {p(rng.first)} AND day <= {p(rng.last)}"
+        f"SELECT {rollup_cols} FROM {key.table} WHERE site_id = {p(ctx.query.site.id)} "
+        f"AND day >= {p(rng.first)} AND day <= {p(rng.last)}"
     )
     spans = missing_spans(rng.first, rng.last, aggregated)
     if spans:
