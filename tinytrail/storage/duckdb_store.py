@@ -26,6 +26,7 @@ from tinytrail.storage.schema import (
     LEGACY_ROLLUP_TABLE,
     ROLLUP_TABLES,
 )
+from tinytrail.storage.watchdog import Watchdog
 from tinytrail.timeutil import from_us, to_us, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class DuckDBStore:
         self._con.execute(DUCKDB_ROLLUP_SCHEMA)
         self._write_lock = threading.Lock()
         self._local = threading.local()
+        self._watchdog = Watchdog()
         self._first_ts: dict[int, int | None] = {}  # site -> earliest event (µs), when known
         # site -> its built rollup days, loaded on first use and kept in step by every write
         # to `rollup_days` (all of them go through this object, under the write lock).
@@ -296,9 +298,7 @@ class DuckDBStore:
     ) -> list[dict[str, Any]]:
         """Rows as dicts; a query running past `timeout` seconds is interrupted (QueryTimeout)."""
         cursor = self._cursor()
-        timer = threading.Timer(timeout, cursor.interrupt) if timeout else None
-        if timer is not None:
-            timer.start()
+        watch = self._watchdog.watch(cursor, timeout) if timeout else None
         try:
             cursor.execute(sql, _bind(params))
             names = [d[0] for d in cursor.description or []]
@@ -310,8 +310,8 @@ class DuckDBStore:
             detail = str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
             raise InvalidInput(f"Invalid query: {detail}") from exc
         finally:
-            if timer is not None:
-                timer.cancel()
+            if watch is not None:
+                self._watchdog.done(watch)
 
     def export_events(
         self, site_id: int, after_seq: int, limit: int, skip_names: Sequence[str] = ()
