@@ -268,6 +268,12 @@ def test_clicking_a_source_filters_every_panel(server: ServerProcess, browser: A
     page.focus("#filters .chip button")
     _reload_data(page, lambda: page.keyboard.press("Enter"))
     assert _stat(page, "visitors") == "5" and "f=" not in page.url
+    # Panel tabs follow the arrow keys.
+    page.focus("#panel-devices [role=tab][data-tab=Browsers]")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_selector("#panel-devices [role=tab][data-tab=OS][aria-selected=true]:focus")
+    page.wait_for_selector("#panel-devices li.row[data-label=Linux]")
+    assert _rows(page, "devices") == {"Windows": "3", "Linux": "1", "iOS": "1"}
     assert page.js_errors == []
     page.context.close()
 

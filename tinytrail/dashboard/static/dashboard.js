@@ -365,7 +365,7 @@
       if (panel.id === "funnels" && !cfg.funnels.length) continue;
       const section = el("section", { class: "card panel", id: "panel-" + panel.id, "aria-labelledby": "title-" + panel.id });
       const head = el("div", { class: "panel-head" }, el("h2", { id: "title-" + panel.id, text: panel.title }));
-      const tabs = el("div", { class: "tabs", role: "tablist" });
+      const tabs = el("div", { class: "tabs", role: "tablist", onkeydown: (event) => tabKeys(event, panel) });
       panel.tabs.forEach((tab, i) => {
         if (panel.tabs.length > 1) {
           tabs.append(el("button", {
@@ -383,6 +383,18 @@
       section.append(head, el("div", { class: "rows", "aria-live": "polite" }, el("p", { class: "muted", text: "Loading…" })));
       box.append(section);
     }
+  }
+
+  // Arrow keys move between a panel's tabs, as in any tab list.
+  function tabKeys(event, panel) {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step || event.target.getAttribute("role") !== "tab") return;
+    const count = panel.tabs.length;
+    state.tabs[panel.id] = ((state.tabs[panel.id] || 0) + step + count) % count;
+    buildPanels();
+    loadPanels();
+    const active = document.querySelector(`#panel-${panel.id} [role=tab][aria-selected=true]`);
+    if (active) active.focus();
   }
 
   function choiceSelect(key, options, panel) {
