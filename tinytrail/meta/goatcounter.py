@@ -17,7 +17,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tinytrail.meta.models import GoatCounterExport, GoatCounterPath, GoatCounterSite
+from tinytrail.meta.models import (
+    GoatCounterExport,
+    GoatCounterPath,
+    GoatCounterSite,
+    path_digest,
+)
 
 PathKey = tuple[bool, str]  # (is an event, path or event name)
 TITLE_CACHE_LIMIT = 200_000
@@ -104,7 +109,7 @@ class GoatCounterRepo:
             try:
                 with self._sessions.begin() as s:
                     for event, path in sorted(missing, key=lambda k: (k[0], k[1])):
-                        s.add(GoatCounterPath(site_id=site_id, path=path, event=event, title=""))
+                        s.add(_new_path(site_id, event, path, ""))
             except IntegrityError:  # a concurrent request added some of them: retry one by one
                 for event, path in missing:
                     self._add_path(site_id, event, path, "")
@@ -114,13 +119,14 @@ class GoatCounterRepo:
     def _path_ids(self, site_id: int, keys: set[PathKey]) -> dict[PathKey, int]:
         if not keys:
             return {}
-        paths = {path for _, path in keys}
+        digests = {path_digest(path) for _, path in keys}
         found: dict[PathKey, int] = {}
         with self._sessions() as s:
-            for chunk in _chunks(sorted(paths), 500):
+            for chunk in _chunks(sorted(digests), 500):
                 rows = s.execute(
                     select(GoatCounterPath.id, GoatCounterPath.event, GoatCounterPath.path).where(
-                        GoatCounterPath.site_id == site_id, GoatCounterPath.path.in_(chunk)
+                        GoatCounterPath.site_id == site_id,
+                        GoatCounterPath.path_digest.in_(chunk),
                     )
                 )
                 for path_id, event, path in rows:
@@ -131,7 +137,7 @@ class GoatCounterRepo:
     def _add_path(self, site_id: int, event: bool, path: str, title: str) -> None:
         try:
             with self._sessions.begin() as s:
-                s.add(GoatCounterPath(site_id=site_id, path=path, event=event, title=title))
+                s.add(_new_path(site_id, event, path, title))
         except IntegrityError:
             pass
 
@@ -180,7 +186,7 @@ class GoatCounterRepo:
                 select(GoatCounterPath).where(
                     GoatCounterPath.site_id == site_id,
                     GoatCounterPath.event == event,
-                    GoatCounterPath.path == path,
+                    GoatCounterPath.path_digest == path_digest(path),
                 )
             )
             if row is not None:
@@ -224,6 +230,12 @@ class GoatCounterRepo:
         with self._sessions() as s:
             query = select(GoatCounterExport).where(GoatCounterExport.finished_at.is_(None))
             return list(s.scalars(query))
+
+
+def _new_path(site_id: int, event: bool, path: str, title: str) -> GoatCounterPath:
+    return GoatCounterPath(
+        site_id=site_id, path=path, path_digest=path_digest(path), event=event, title=title
+    )
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:

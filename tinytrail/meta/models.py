@@ -1,40 +1,39 @@
 """Metadata tables (accounts, users, API keys, sites, salts, per-site configuration).
 
 Portable SQLAlchemy 2 models: nothing here may rely on SQLite-only behaviour, because the same
-schema runs on PostgreSQL by URL. Ids exposed by the TinyTrail API are UUID strings; a site also
-has a small integer id, which GoatCounter's API exposes and which keys the site's rows in the
-event store (four bytes per event instead of sixteen).
+schema runs on PostgreSQL by URL; the column types of `columns` make both backends refuse and
+return the same values. Ids exposed by the TinyTrail API are UUID strings; a site also has a
+small integer id, which GoatCounter's API exposes and which keys the site's rows in the event
+store (four bytes per event instead of sixteen).
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, LargeBinary, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tinytrail.meta.columns import Int32, Text, UTCDateTime, check_row
 
 
 class Base(DeclarativeBase):
     pass
 
 
+# Whatever PostgreSQL would refuse (U+0000, too long, out of range) is refused on SQLite too.
+event.listen(Base, "before_insert", check_row, propagate=True)
+event.listen(Base, "before_update", check_row, propagate=True)
+
+
 class Account(Base):
     __tablename__ = "accounts"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    id: Mapped[str] = mapped_column(Text(36), primary_key=True)
+    name: Mapped[str] = mapped_column(Text(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     users: Mapped[list[User]] = relationship(
         back_populates="account", cascade="all, delete-orphan", passive_deletes=True
@@ -47,13 +46,13 @@ class Account(Base):
 class User(Base):
     __tablename__ = "users"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(Text(36), primary_key=True)
     account_id: Mapped[str] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    email: Mapped[str | None] = mapped_column(String(320))
-    role: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    email: Mapped[str | None] = mapped_column(Text(320))
+    role: Mapped[str] = mapped_column(Text(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship(back_populates="users")
     api_keys: Mapped[list[ApiKey]] = relationship(
@@ -66,17 +65,17 @@ class ApiKey(Base):
 
     __tablename__ = "api_keys"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[str] = mapped_column(Text(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(255), default="default")
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(Text(255), default="default")
+    key_hash: Mapped[str] = mapped_column(Text(64), unique=True)
     key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
-    key_prefix: Mapped[str] = mapped_column(String(16))
+    key_prefix: Mapped[str] = mapped_column(Text(16))
     # None = the user's full rights; otherwise a list of scope names.
     scopes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # The user's primary key is the one `GET /api/v1/users/:id/api-key` returns.
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="api_keys")
 
@@ -86,16 +85,16 @@ class Site(Base):
     # Never reuse a deleted site's id: the event store keys rows by it.
     __table_args__ = {"sqlite_autoincrement": True}
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(Text(36), unique=True)
     account_id: Mapped[str] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    domain: Mapped[str] = mapped_column(String(255), unique=True)
-    timezone: Mapped[str] = mapped_column(String(64), default="Etc/UTC")
+    domain: Mapped[str] = mapped_column(Text(255), unique=True)
+    timezone: Mapped[str] = mapped_column(Text(64), default="Etc/UTC")
     content_groups: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     excluded_ips: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     account: Mapped[Account] = relationship(back_populates="sites")
 
@@ -105,7 +104,7 @@ class Salt(Base):
 
     __tablename__ = "salts"
 
-    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[str] = mapped_column(Text(10), primary_key=True)
     secret: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -128,16 +127,16 @@ class Goal(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = _site_fk()
-    display_name: Mapped[str] = mapped_column(String(255))
-    event_name: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    page_path: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    display_name: Mapped[str] = mapped_column(Text(255))
+    event_name: Mapped[str | None] = mapped_column(Text(120), nullable=True)
+    page_path: Mapped[str | None] = mapped_column(Text(2000), nullable=True)
     # -1 = not a scroll-depth goal; 1..100 = the depth a visit must reach on page_path.
-    scroll_threshold: Mapped[int] = mapped_column(Integer, default=-1)
-    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    scroll_threshold: Mapped[int] = mapped_column(Int32, default=-1)
+    currency: Mapped[str | None] = mapped_column(Text(3), nullable=True)
     custom_props: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Funnel(Base):
@@ -147,12 +146,12 @@ class Funnel(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = _site_fk()
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(Text(255))
     # Goal ids in step order, 2 to 8 of them; deleting a goal rewrites the funnels using it.
     steps: Mapped[list[int]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SharedLink(Base):
@@ -161,12 +160,12 @@ class SharedLink(Base):
     __tablename__ = "shared_links"
     __table_args__ = (UniqueConstraint("site_id", "name", name="uq_shared_links_site_name"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = _site_fk()
-    name: Mapped[str] = mapped_column(String(255))
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    name: Mapped[str] = mapped_column(Text(255))
+    slug: Mapped[str] = mapped_column(Text(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CustomProp(Base):
@@ -176,9 +175,9 @@ class CustomProp(Base):
     __table_args__ = (UniqueConstraint("site_id", "property", name="uq_custom_props_site_prop"),)
 
     # A surrogate id keeps the order in which properties were added, as Plausible lists them.
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = _site_fk()
-    property: Mapped[str] = mapped_column(String(300))
+    property: Mapped[str] = mapped_column(Text(300))
 
 
 class SiteAlias(Base):
@@ -186,9 +185,9 @@ class SiteAlias(Base):
 
     __tablename__ = "site_aliases"
 
-    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    domain: Mapped[str] = mapped_column(Text(255), primary_key=True)
     site_id: Mapped[int] = _site_fk()
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SiteTrackerConfig(Base):
@@ -216,28 +215,38 @@ class GoatCounterSite(Base):
     site_id: Mapped[int] = mapped_column(
         ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
     )
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    cname: Mapped[str | None] = mapped_column(String(255), unique=True, nullable=True)
-    link_domain: Mapped[str] = mapped_column(String(255), default="")
+    code: Mapped[str] = mapped_column(Text(64), unique=True)
+    cname: Mapped[str | None] = mapped_column(Text(255), unique=True, nullable=True)
+    link_domain: Mapped[str] = mapped_column(Text(255), default="")
     # The `setttings` object minus `ignore_ips`, which is the site's `excluded_ips`.
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class GoatCounterPath(Base):
     """A page path or event name with the integer id GoatCounter's stats API addresses it by."""
 
     __tablename__ = "goatcounter_paths"
+    # A path is unique by its digest: 2048 characters can take 8 KiB of UTF-8, more than a
+    # PostgreSQL B-tree entry may hold (2704 bytes).
     __table_args__ = (
-        UniqueConstraint("site_id", "event", "path", name="uq_goatcounter_paths_site_path"),
+        UniqueConstraint(
+            "site_id", "event", "path_digest", name="uq_goatcounter_paths_site_digest"
+        ),
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = _site_fk()
-    path: Mapped[str] = mapped_column(String(2048))
+    path: Mapped[str] = mapped_column(Text(2048))
+    # `path_digest(path)`: the SHA-256 of the path, hex.
+    path_digest: Mapped[str] = mapped_column(Text(64))
     event: Mapped[bool] = mapped_column(Boolean, default=False)
-    title: Mapped[str] = mapped_column(String(1024), default="")
+    title: Mapped[str] = mapped_column(Text(1024), default="")
+
+
+def path_digest(path: str) -> str:
+    return hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class GoatCounterExport(Base):
@@ -246,18 +255,18 @@ class GoatCounterExport(Base):
     __tablename__ = "goatcounter_exports"
     __table_args__ = {"sqlite_autoincrement": True}
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
     site_id: Mapped[int] = _site_fk()
-    format: Mapped[str] = mapped_column(String(8), default="csv")
+    format: Mapped[str] = mapped_column(Text(8), default="csv")
     start_from_hit_id: Mapped[int] = mapped_column(BigInteger, default=0)
     last_hit_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    path: Mapped[str] = mapped_column(String(1024))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    path: Mapped[str] = mapped_column(Text(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     num_rows: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    size: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    size: Mapped[str | None] = mapped_column(Text(32), nullable=True)
+    hash: Mapped[str | None] = mapped_column(Text(80), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text(1000), nullable=True)
 
 
 class DashboardSession(Base):
@@ -269,7 +278,7 @@ class DashboardSession(Base):
 
     __tablename__ = "dashboard_sessions"
 
-    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(Text(64), primary_key=True)
     key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
