@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
+from tinytrail.api.http import Incoming, RawHeaders
 from tinytrail.errors import InvalidInput
 from tinytrail.ingest.model import Hit
 from tinytrail.ingest.pipeline import Outcome
@@ -23,6 +24,15 @@ def cors_headers(request: Request) -> dict[str, str]:
     headers = {"Vary": "Origin", "Access-Control-Allow-Credentials": "true"}
     headers["Access-Control-Allow-Origin"] = origin or "*"
     return headers
+
+
+def cors_raw(incoming: Incoming) -> RawHeaders:
+    """`cors_headers` for the collectors' raw replies: the origin's bytes echoed as they came."""
+    return [
+        (b"vary", b"Origin"),
+        (b"access-control-allow-credentials", b"true"),
+        (b"access-control-allow-origin", incoming.headers.get(b"origin") or b"*"),
+    ]
 
 
 def decode_props(value: Any, field: str) -> dict[str, str]:

@@ -1,17 +1,26 @@
-"""HTTP plumbing shared by every adapter: fast JSON, bounded bodies, the client's address."""
+"""HTTP plumbing shared by every adapter: fast JSON, bounded bodies, the client's address.
+
+The collectors answer most of the server's requests, so they get a leaner view of a request
+than Starlette's (`Incoming`: the raw header list, the peer, the body read straight from the
+ASGI channel) and answer with a `Reply` sent as two ASGI messages. Every other endpoint uses
+Starlette's Request and Response.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from tinytrail.settings import Network
 
 _encoder = msgspec.json.Encoder()
+_IP_CACHE = 65_536  # distinct addresses remembered (in memory only, never written anywhere)
 
 
 class JSON(Response):
@@ -23,6 +32,102 @@ class JSON(Response):
 
 class BodyTooLarge(Exception):
     pass
+
+
+# -- the collectors' request and response ---------------------------------------------------
+
+
+class Incoming:
+    """A request as the ASGI server handed it: raw headers (first value wins), peer, body."""
+
+    __slots__ = ("headers", "peer", "receive", "scope")
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        headers: dict[bytes, bytes] = {}
+        for name, value in scope["headers"]:
+            if name not in headers:  # Starlette's Headers.get answers the first one too
+                headers[name] = value
+        self.headers = headers
+        client = scope.get("client")
+        self.peer: str = client[0] if client else ""
+
+    def header(self, name: bytes) -> str:
+        """A header's value (`name` in lower case, as ASGI servers pass them), or ""."""
+        value = self.headers.get(name)
+        return "" if value is None else value.decode("latin-1")
+
+    async def body(self, limit: int) -> bytes:
+        """The body, refusing (before reading it all) anything over `limit` bytes."""
+        declared = self.headers.get(b"content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    raise BodyTooLarge
+            except ValueError:
+                raise BodyTooLarge from None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            if not message.get("more_body", False):
+                if not chunks:
+                    return chunk
+                chunks.append(chunk)
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+class Reply:
+    """A finished answer: status, raw headers (with length and type), body."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: RawHeaders, body: bytes = b"") -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @classmethod
+    def of(cls, response: Response, extra: RawHeaders | None = None) -> Reply:
+        """A Starlette response (the rare paths: errors) as a Reply, with `extra` headers set."""
+        extra = extra or []
+        names = {name for name, _ in extra}
+        kept = [(name, value) for name, value in response.raw_headers if name not in names]
+        return cls(response.status_code, kept + extra, bytes(response.body))
+
+    async def send(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+    def response(self) -> Response:
+        """The same answer as a Starlette response, for the route table."""
+        response = Response(self.body, status_code=self.status)
+        response.raw_headers = list(self.headers)
+        return response
+
+
+def reply(status: int, headers: RawHeaders, body: bytes = b"", media_type: bytes = b"") -> Reply:
+    """Headers as Starlette's Response would set them: content-length except for 1xx/204/304."""
+    headers = list(headers)
+    if status >= 200 and status not in (204, 304):
+        headers.append((b"content-length", str(len(body)).encode()))
+    if media_type:
+        headers.append((b"content-type", media_type))
+    return Reply(status, headers, body)
+
+
+# -- bodies and the client's address --------------------------------------------------------
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -50,25 +155,37 @@ def decode_json(body: bytes) -> Any:
 
 
 def client_ip(request: Request, trusted: tuple[Network, ...]) -> str:
+    peer = request.client.host if request.client else ""
+    return resolve_ip(peer, request.headers.get("x-forwarded-for", ""), trusted)
+
+
+def incoming_ip(incoming: Incoming, trusted: tuple[Network, ...]) -> str:
+    return resolve_ip(incoming.peer, incoming.header(b"x-forwarded-for"), trusted)
+
+
+def resolve_ip(peer: str, forwarded: str, trusted: tuple[Network, ...]) -> str:
     """The peer address, or, behind a trusted proxy, the nearest untrusted X-Forwarded-For hop.
 
     Walking the header from the right stops a client from choosing its own IP by sending a
-    forged first entry: only hops appended by proxies we trust are skipped.
+    forged first entry: only hops appended by proxies we trust are skipped. Parsing and
+    network checks are memoised per address: a visitor sends many events from one address.
     """
-    peer = request.client.host if request.client else ""
-    if not trusted or not _is_trusted(peer, trusted):
+    if not trusted:
         return peer
-    header = request.headers.get("x-forwarded-for", "")
-    hops = [hop.strip() for hop in header.split(",")][-20:]
+    is_trusted = _trust(trusted)
+    if not is_trusted(peer):
+        return peer
+    hops = [hop.strip() for hop in forwarded.split(",")][-20:]
     for hop in reversed(hops):
         address = _parse_ip(hop)
         if address is None:
             break  # garbage in the chain: stop trusting it
-        if not _is_trusted(address, trusted):
+        if not is_trusted(address):
             return address
     return peer
 
 
+@lru_cache(maxsize=_IP_CACHE)
 def _parse_ip(text: str) -> str | None:
     text = text.strip().strip('"')
     if text.startswith("[") and "]" in text:  # [IPv6]:port
@@ -81,9 +198,29 @@ def _parse_ip(text: str) -> str | None:
         return None
 
 
-def _is_trusted(ip: str, trusted: tuple[Network, ...]) -> bool:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(address in network for network in trusted)
+class _Trust:
+    """Whether an address is in a set of trusted networks, memoised per address."""
+
+    def __init__(self, trusted: tuple[Network, ...]) -> None:
+        self.trusted = trusted  # held so that id(trusted) stays this tuple's
+        self.check = lru_cache(maxsize=_IP_CACHE)(self._check)
+
+    def _check(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted)
+
+
+_TRUSTS: dict[int, _Trust] = {}
+
+
+def _trust(trusted: tuple[Network, ...]) -> Any:
+    # By identity: hashing a tuple of networks runs Python code per network on every request.
+    found = _TRUSTS.get(id(trusted))
+    if found is None or found.trusted is not trusted:
+        if len(_TRUSTS) > 64:
+            _TRUSTS.clear()
+        found = _TRUSTS[id(trusted)] = _Trust(trusted)
+    return found.check

@@ -35,11 +35,25 @@ class RateLimiter:
     def check(self, scope: str, key: str, rate: RateLimit) -> Verdict:
         if not self.enabled:
             return Verdict(True, rate.count, rate.count, 0)
-        item = self._items.get(rate)
-        if item is None:
-            item = RateLimitItemPerSecond(rate.count, rate.seconds)
-            self._items[rate] = item
+        item = self._item(rate)
         allowed = self._limiter.hit(item, scope, key)
         stats = self._limiter.get_window_stats(item, scope, key)
         reset_after = max(1, math.ceil(stats.reset_time - time.time()))
         return Verdict(allowed, rate.count, max(0, stats.remaining), reset_after)
+
+    def refuse(self, scope: str, key: str, rate: RateLimit) -> int:
+        """Count a hit: 0 when allowed, else the seconds to wait (no window stats when allowed)."""
+        if not self.enabled:
+            return 0
+        item = self._item(rate)
+        if self._limiter.hit(item, scope, key):
+            return 0
+        stats = self._limiter.get_window_stats(item, scope, key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def _item(self, rate: RateLimit) -> RateLimitItem:
+        item = self._items.get(rate)
+        if item is None:
+            item = RateLimitItemPerSecond(rate.count, rate.seconds)
+            self._items[rate] = item
+        return item

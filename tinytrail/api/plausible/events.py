@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 
-from tinytrail.api.collecting import accept, cors_headers
-from tinytrail.api.http import JSON, BodyTooLarge, client_ip, decode_json, read_body
+from tinytrail.api.collecting import accept, cors_headers, cors_raw
+from tinytrail.api.http import JSON, BodyTooLarge, Incoming, Reply, decode_json, incoming_ip, reply
 from tinytrail.ingest.model import ENGAGEMENT, Hit
 from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.urls import split_url
@@ -25,6 +25,7 @@ MAX_ENGAGEMENT_MS = 30 * 24 * 3600 * 1000
 MAX_PROPS = 30
 MAX_PROP_KEY_BYTES = 300
 MAX_PROP_VALUE_BYTES = 2000
+TEXT = b"text/plain; charset=utf-8"
 
 
 class FieldError(Exception):
@@ -45,40 +46,38 @@ async def event_preflight(request: Request) -> Response:
 
 
 async def post_event(request: Request) -> Response:
+    """The route table's entry; the server's hot path calls `post_event_raw` directly."""
     runtime: Runtime = request.app.state.runtime
-    cors = cors_headers(request)
-    ip = client_ip(request, runtime.settings.trusted_proxies)
-    verdict = runtime.limiter.check("events", ip, runtime.settings.rate_limit_events)
-    if not verdict.allowed:
-        response = _errors("request", "Too many requests", 429)
-        response.headers.update({**cors, "Retry-After": str(verdict.reset_after)})
-        return response
+    reply = await post_event_raw(runtime, Incoming(request.scope, request.receive))
+    return reply.response()
+
+
+async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
+    cors = cors_raw(incoming)
+    ip = incoming_ip(incoming, runtime.settings.trusted_proxies)
+    retry_after = runtime.limiter.refuse("events", ip, runtime.settings.rate_limit_events)
+    if retry_after:
+        refused = _errors("request", "Too many requests", 429)
+        return Reply.of(refused, [*cors, (b"retry-after", str(retry_after).encode())])
     try:
-        body = await read_body(request, runtime.settings.max_body_bytes)
+        body = await incoming.body(runtime.settings.max_body_bytes)
     except BodyTooLarge:
-        return _errors("request", "Request body is too large", 413)
+        return Reply.of(_errors("request", "Request body is too large", 413))
     try:
         payload = decode_json(body)
         if not isinstance(payload, dict):
             raise ValueError
     except Exception:
-        return _errors("request", "Unable to parse request body as json")
+        return Reply.of(_errors("request", "Unable to parse request body as json"))
     try:
-        hits = _decode(payload, request, runtime, ip)
+        hits, unknown = _decode(payload, runtime, ip, incoming.header(b"user-agent"))
     except FieldError as exc:
-        response = _errors(exc.field, exc.message)
-        response.headers.update(cors)
-        return response
+        return Reply.of(_errors(exc.field, exc.message), cors)
     outcomes = await accept(runtime, hits) if hits else []
-    dropped = sum(1 for o in outcomes if o is not Outcome.ACCEPTED) + _unknown_domains(request)
-    headers = dict(cors)
+    dropped = sum(1 for o in outcomes if o is not Outcome.ACCEPTED) + unknown
     if dropped:
-        headers["x-plausible-dropped"] = str(dropped)
-    return PlainTextResponse("ok", status_code=202, headers=headers)
-
-
-def _unknown_domains(request: Request) -> int:
-    return int(getattr(request.state, "unknown_domains", 0))
+        cors.append((b"x-plausible-dropped", str(dropped).encode()))
+    return reply(202, cors, b"ok", TEXT)
 
 
 def _first(payload: dict[str, Any], *names: str) -> Any:
@@ -88,7 +87,10 @@ def _first(payload: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def _decode(payload: dict[str, Any], request: Request, runtime: Runtime, ip: str) -> list[Hit]:
+def _decode(
+    payload: dict[str, Any], runtime: Runtime, ip: str, user_agent: str
+) -> tuple[list[Hit], int]:
+    """The hits to ingest (one per known domain) and how many domains were unknown."""
     name = _first(payload, "n", "name")
     if isinstance(name, int) and not isinstance(name, bool):
         name = str(name)
@@ -137,7 +139,7 @@ def _decode(payload: dict[str, Any], request: Request, runtime: Runtime, ip: str
                 hostname=page.hostname or "(none)",
                 pathname=page.pathname,
                 ip=ip,
-                user_agent=request.headers.get("user-agent", ""),
+                user_agent=user_agent,
                 referrer=referrer[:MAX_URL_BYTES] if isinstance(referrer, str) else "",
                 params=page.params,
                 props=props,
@@ -148,8 +150,7 @@ def _decode(payload: dict[str, Any], request: Request, runtime: Runtime, ip: str
                 engagement_ms=engagement_ms,
             )
         )
-    request.state.unknown_domains = unknown
-    return hits
+    return hits, unknown
 
 
 def _props(value: Any) -> dict[str, str]:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinytrail.api.collecting import accept, cors_headers, decode_props
-from tinytrail.api.http import JSON, BodyTooLarge, client_ip, decode_json, read_body
+from tinytrail.api.collecting import accept, cors_headers, cors_raw, decode_props
+from tinytrail.api.http import BodyTooLarge, Incoming, Reply, decode_json, incoming_ip, reply
 from tinytrail.api.tinytrail.envelope import failure, render_error, runtime_of
 from tinytrail.errors import InvalidInput
 from tinytrail.ingest.model import PAGEVIEW, TINYTRAIL_PAGE_VIEW, Hit
 from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.urls import clean_path, split_url
+from tinytrail.runtime import Runtime
 
 _STRING_FIELDS = ("referrer", "utm_source", "utm_medium", "utm_campaign")
 MAX_URL = 2000
 MAX_NAME = 120
+ACCEPTED = b'{"status":"accepted"}'
 
 
 async def collect_preflight(request: Request) -> Response:
@@ -30,38 +33,38 @@ async def collect_preflight(request: Request) -> Response:
 
 
 async def collect(request: Request) -> Response:
-    runtime = runtime_of(request)
-    cors = cors_headers(request)
-    ip = client_ip(request, runtime.settings.trusted_proxies)
-    verdict = runtime.limiter.check("collect", ip, runtime.settings.rate_limit_collect)
-    if not verdict.allowed:
-        return failure(
-            "RATE_LIMITED",
-            "Too many events from this address, retry later",
-            {**cors, "Retry-After": str(verdict.reset_after)},
-        )
+    """The route table's entry; the server's hot path calls `collect_raw` directly."""
+    reply = await collect_raw(runtime_of(request), Incoming(request.scope, request.receive))
+    return reply.response()
+
+
+async def collect_raw(runtime: Runtime, incoming: Incoming) -> Reply:
+    cors = cors_raw(incoming)
+    ip = incoming_ip(incoming, runtime.settings.trusted_proxies)
+    retry_after = runtime.limiter.refuse("collect", ip, runtime.settings.rate_limit_collect)
+    if retry_after:
+        refused = failure("RATE_LIMITED", "Too many events from this address, retry later")
+        return Reply.of(refused, [*cors, (b"retry-after", str(retry_after).encode())])
     try:
-        body = await read_body(request, runtime.settings.max_body_bytes)
-        if "json" not in request.headers.get("content-type", "").lower():
+        body = await incoming.body(runtime.settings.max_body_bytes)
+        if b"json" not in (incoming.headers.get(b"content-type") or b"").lower():
             raise InvalidInput("Content-Type must be application/json")
         try:
             payload = decode_json(body)
         except Exception as exc:
             raise InvalidInput("Malformed JSON body") from exc
-        hit = _decode(payload, request, ip)
+        hit = _decode(payload, runtime, ip, incoming.header(b"user-agent"))
     except (InvalidInput, BodyTooLarge) as exc:
-        response = render_error(exc)
-        response.headers.update(cors)
-        return response
+        return Reply.of(render_error(exc), cors)
     if hit is None:
-        return Response(status_code=204, headers=cors)
+        return reply(204, cors)
     outcomes = await accept(runtime, [hit])
     if outcomes[0] is Outcome.ACCEPTED:
-        return JSON({"status": "accepted"}, status_code=202, headers=cors)
-    return Response(status_code=204, headers=cors)
+        return reply(202, cors, ACCEPTED, b"application/json")
+    return reply(204, cors)
 
 
-def _decode(payload: Any, request: Request, ip: str) -> Hit | None:
+def _decode(payload: Any, runtime: Runtime, ip: str, user_agent: str) -> Hit | None:
     """A Hit, None for a silent drop (unknown website), or InvalidInput saying what is wrong."""
     if not isinstance(payload, dict):
         raise InvalidInput("The JSON body must be an object")
@@ -84,11 +87,9 @@ def _decode(payload: Any, request: Request, ip: str) -> Hit | None:
     if len(url) > MAX_URL or len(path) > MAX_URL:
         raise InvalidInput(f"url and path must be at most {MAX_URL} characters")
     props = decode_props(payload.get("properties"), "properties")
-    try:
-        website_uuid = str(uuid.UUID(payload["website_id"]))
-    except ValueError:
+    website_uuid = _canonical_uuid(payload["website_id"])
+    if website_uuid is None:
         return None  # the spec's silent drop for an invalid website_id
-    runtime = runtime_of(request)
     site = runtime.sites.by_uuid(website_uuid)
     if site is None:
         return None
@@ -101,7 +102,7 @@ def _decode(payload: Any, request: Request, ip: str) -> Hit | None:
         hostname=page.hostname or site.domain,
         pathname=clean_path(path),
         ip=ip,
-        user_agent=request.headers.get("user-agent", ""),
+        user_agent=user_agent,
         referrer=(payload.get("referrer") or "")[:MAX_URL],
         params=page.params,
         utm_overrides={
@@ -112,3 +113,12 @@ def _decode(payload: Any, request: Request, ip: str) -> Hit | None:
         screen_width=int(width) if width is not None and 0 <= width < 100_000 else 0,
         props=props,
     )
+
+
+@lru_cache(maxsize=4096)
+def _canonical_uuid(text: str) -> str | None:
+    """A website id in its canonical form, or None; memoised (a server has few websites)."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
