@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTHON ?= python3
 
-.PHONY: install install-test run test lint typecheck pytest bench clean browser-deps
+.PHONY: install install-test run test lint typecheck pytest bench clean browser-deps postgres-deps
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,16 @@ browser-deps:
 	  else echo "note: chromium missing and not root; browser tests will be skipped"; fi; \
 	fi
 
+# Debian's PostgreSQL server for the metadata-on-PostgreSQL tests, which start their own
+# throwaway cluster; installed only when we are root and no server binaries are there.
+postgres-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "warning: could not install postgresql; PostgreSQL tests will be skipped"; \
+	  else echo "note: postgresql missing and not root; PostgreSQL tests will be skipped"; fi; \
+	fi
+
 run: install
 	$(VENV)/bin/tinytrail serve
 
@@ -39,7 +49,7 @@ lint: install-test
 typecheck: install-test
 	$(VENV)/bin/mypy
 
-pytest: install-test browser-deps
+pytest: install-test browser-deps postgres-deps
 	$(VENV)/bin/pytest -q
 
 test: lint typecheck pytest
