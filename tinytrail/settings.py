@@ -107,7 +107,7 @@ OPTIONS: tuple[Option, ...] = (
         str,
         "",
         "SQLAlchemy URL of the metadata database; empty means SQLite in the data folder. "
-        "PostgreSQL: `postgresql+psycopg://user:pass@host/db`.",
+        "PostgreSQL: `postgresql://user:pass@host/db` (psycopg 3, the `postgres` extra).",
     ),
     Option(
         "admin_api_key",
