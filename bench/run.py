@@ -535,6 +535,15 @@ class Run:
             "DuckDB reads the server's own file. Both use 2 threads.",
             "Storage: events.duckdb also holds visits and rollups; ClickHouse's figure is its "
             "events table alone (without our log sequence column), as the issue quotes it.",
+            "What limits storage (measured on the 1M set, column by column): random 64-bit "
+            "visitor ids (~8 B/event, incompressible in arrival order), microsecond timestamps "
+            "(~4.4 B), city ids (~3 B) and the visit attributes stamped on every event; visits "
+            "add ~18 B/event and rollups ~17. Rewriting closed days sorted by site and visit "
+            "saves only ~10% of the events table in DuckDB; reaching 25 B needs fewer stored "
+            "copies (visit attributes kept on visits only and joined at query time).",
+            "Rollups live in one table per key (only that key's rows are read); time spent in "
+            "a small report is then mostly DuckDB's fixed cost per statement (~3 ms for a "
+            "grouped query on a few thousand rows on this machine) plus the HTTP round trip.",
         ]
         ok = sum(1 for q in self.report.queries if q.verdicts()[0] == PASS)
         self.report.notes.append(f"Queries within their time target: {ok} of "
