@@ -56,7 +56,7 @@ test: lint typecheck pytest
 
 # The benchmark suite (not part of `make test`): the ClickHouse engine (chDB) for reference
 # timings, wrk for load when we are root and it is missing; writes docs/performance.md.
-bench: install-test
+bench: install-test browser-deps
 	$(PIP) install -q -c constraints.txt -e '.[bench]'
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
 	  (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)) \

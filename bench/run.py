@@ -36,7 +36,17 @@ import duckdb
 import httpx
 import msgspec
 
-from bench import agreement, dataset, generate, load, queries, references, server, sql
+from bench import (
+    agreement,
+    dashboard,
+    dataset,
+    generate,
+    load,
+    queries,
+    references,
+    server,
+    sql,
+)
 from bench.report import PASS, Figure, QueryRow, Report, verdict, write
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,6 +234,16 @@ class Run:
             self.aggregate(proc.url)
             self.time_ours(proc.url)
             self.note_memory(proc, "after the query benchmarks")
+            with self.phase("dashboard in Chromium"):
+                self.dashboard(proc.url)
+
+    def dashboard(self, url: str) -> None:
+        """Issue 7: how soon the busy site's dashboard shows its numbers in a real browser."""
+        assert self.site is not None
+        events = self.manifest.events if self.manifest else 0
+        timing = dashboard.measure(url, self.site.domain, server.ADMIN_KEY)
+        for figure in dashboard.figures(timing, events):
+            self.report.add("Dashboard", figure)
 
     def startup(self, when: str, seconds: float) -> None:
         events = self.manifest.events if self.manifest else 0
