@@ -8,9 +8,10 @@ PostgreSQL is settled here, once, for every model:
   (ids and names arrive from URLs) is made with U+FFFD instead, so it finds nothing rather than
   failing.
 - Integers: an INTEGER column is 32-bit on PostgreSQL, which refuses a bigger parameter even in
-  a lookup; SQLite's are 64-bit. Lookups clamp to the column's range (no stored value lies
-  beyond it, so `id = 10**12` and `id < 10**12` still mean what they say), writes outside it are
-  refused. BIGINT columns refuse writes beyond 64 bits on both.
+  a lookup; SQLite's are 64-bit. Lookups clamp to the column's range: no stored value lies
+  beyond it, so `id = 10**12` still finds nothing and `id < 10**12` everything (but a row at the
+  range's very end, which no id sequence reaches in practice). Writes outside it are refused.
+  BIGINT columns refuse writes beyond 64 bits on both.
 - Timestamps: SQLite hands them back naive, PostgreSQL in the session's time zone; both come
   back as aware UTC datetimes, and are stored as UTC whatever zone they were given in.
 """
@@ -50,8 +51,8 @@ class Int32(TypeDecorator[int]):
     cache_ok = True
 
     def process_bind_param(self, value: int | None, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
+        if not isinstance(value, int):
+            return value
         return min(max(value, INT32[0]), INT32[1])
 
 
