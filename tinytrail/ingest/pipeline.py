@@ -22,7 +22,7 @@ from tinytrail.ingest import sources
 from tinytrail.ingest.bots import is_bot
 from tinytrail.ingest.geo import GeoLocator
 from tinytrail.ingest.model import NON_INTERACTIVE, Event, Hit
-from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, start_visit
+from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, fold_event, start_visit
 from tinytrail.ingest.sites import SiteRules, SitesCache
 from tinytrail.ingest.urls import CLICK_IDS
 from tinytrail.ingest.useragent import parse_agent
@@ -30,6 +30,7 @@ from tinytrail.ingest.wal import WriteAheadLog
 from tinytrail.timeutil import to_us
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+NO_UTM = dict.fromkeys(UTM_FIELDS, "")  # read only
 
 
 class Outcome(Enum):
@@ -74,8 +75,7 @@ class Ingestor:
                 if site is None:
                     outcomes.append(Outcome.DROPPED)
                     continue
-                event = self._enrich(hit, site)
-                self._assign_visit(event, hit, site)
+                event = self._event(hit, site, self.visits)
                 events.append(event)
                 flagged = event.is_bot or event.is_excluded
                 outcomes.append(Outcome.FLAGGED if flagged else Outcome.ACCEPTED)
@@ -87,25 +87,105 @@ class Ingestor:
 
     # -- steps ------------------------------------------------------------------------------
 
-    def _enrich(self, hit: Hit, site: SiteRules) -> Event:
+    def _event(self, hit: Hit, site: SiteRules, book: VisitBook) -> Event:
+        """The hit as an enriched event, filed under its visit (joined or started)."""
+        ts = to_us(hit.timestamp)
+        local_day = hit.timestamp.astimezone(site.timezone).date()
+        visitor_id = self._visitor_id(hit, site, local_day)
+        visit = book.find(site.id, visitor_id, ts)
+        if visit is None:
+            # Across the site's midnight the id changes with the salt: the visit, if any, is
+            # filed under yesterday's id. Computed only on a miss, to keep the hot path short.
+            yesterday = self._visitor_id(hit, site, local_day - timedelta(days=1))
+            visit = book.find(site.id, yesterday, ts)
+        self._next_seq += 1
+        if visit is not None and hit.preset is None:
+            # A continuing visit stamps its own acquisition, device and location attributes
+            # on the event, so they are not derived from the hit at all.
+            event = self._continued(hit, site, visit, visitor_id, ts)
+            previous_id = visit.visitor_id
+            fold_event(visit, event)
+            book.rekey(visit, previous_id)
+            if book is self.visits:
+                self.touched[visit.session_id] = visit
+            return event
+        event = self._enrich(hit, site, ts)
+        event.visitor_id = visitor_id
+        self._join_or_start(event, visit, book)
+        return event
+
+    def _visitor_id(self, hit: Hit, site: SiteRules, day: date) -> int:
+        preset_id = hit.preset.get("visitor_id") if hit.preset else None
+        if isinstance(preset_id, int):
+            # An imported id is already pseudonymous; scoping it to the day like a salted id
+            # keeps "unique visitors" meaning the same for imported and collected data.
+            return privacy.day_scoped_id(preset_id, day)
+        if hit.visitor_key is not None:
+            return privacy.visitor_id(self.salts.salt(day), hit.visitor_key, "", site.id)
+        return privacy.visitor_id(self.salts.salt(day), hit.ip, hit.user_agent, site.id)
+
+    def _continued(
+        self, hit: Hit, site: SiteRules, visit: Visit, visitor_id: int, ts: int
+    ) -> Event:
+        return Event(
+            seq=self._next_seq,
+            site_id=site.id,
+            ts=ts,
+            name=hit.name,
+            pathname=hit.pathname,
+            hostname=hit.hostname,
+            visitor_id=visitor_id,
+            session_id=visit.session_id,
+            is_bot=visit.is_bot,
+            is_excluded=visit.is_excluded,
+            referrer=visit.referrer,
+            referrer_source=visit.referrer_source,
+            channel=visit.channel,
+            utm_source=visit.utm_source,
+            utm_medium=visit.utm_medium,
+            utm_campaign=visit.utm_campaign,
+            utm_content=visit.utm_content,
+            utm_term=visit.utm_term,
+            browser=visit.browser,
+            browser_version=visit.browser_version,
+            os=visit.os,
+            os_version=visit.os_version,
+            device=visit.device,
+            country=visit.country,
+            region=visit.region,
+            city=visit.city,
+            screen_width=visit.screen_width,
+            content_group=site.content_group(hit.pathname),
+            props=hit.props,
+            revenue_amount=hit.revenue_amount,
+            revenue_currency=hit.revenue_currency,
+            scroll_depth=hit.scroll_depth,
+            engagement_ms=hit.engagement_ms,
+            interactive=hit.interactive and hit.name not in NON_INTERACTIVE,
+        )
+
+    def _enrich(self, hit: Hit, site: SiteRules, ts: int) -> Event:
         agent = parse_agent(hit.user_agent)
-        utm = {name: hit.utm_overrides.get(name) or hit.params.get(name, "") for name in UTM_FIELDS}
-        # Plausible's tagged source: the first of utm_source, source, ref.
-        tagged = utm["utm_source"] or hit.params.get("source", "") or hit.params.get("ref", "")
+        params, overrides = hit.params, hit.utm_overrides
+        if params or overrides:
+            utm = {name: overrides.get(name) or params.get(name, "") for name in UTM_FIELDS}
+            # Plausible's tagged source: the first of utm_source, source, ref.
+            tagged = utm["utm_source"] or params.get("source", "") or params.get("ref", "")
+            click_id = next((p for p in CLICK_IDS if params.get(p)), "")
+        else:
+            utm, tagged, click_id = NO_UTM, "", ""
         ref_host, ref_clean = sources.clean_referrer(hit.referrer)
         source = sources.referrer_source(ref_host, hit.hostname, tagged)
         if ref_host == hit.hostname and not tagged:
             ref_clean = ""  # self-referral: no acquisition data
-        click_id = next((p for p in CLICK_IDS if hit.params.get(p)), "")
         channel = sources.channel(
             source, utm["utm_medium"], utm["utm_source"], utm["utm_campaign"], click_id
         )
         location = self.geo.lookup(hit.ip)
-        self._next_seq += 1
         event = Event(
             seq=self._next_seq,
             site_id=site.id,
-            ts=to_us(hit.timestamp),
+            ts=ts,
             name=hit.name,
             pathname=hit.pathname,
             hostname=hit.hostname,
@@ -160,34 +240,6 @@ class Ingestor:
                 click_id,
             )
 
-    def _identity(self, hit: Hit) -> tuple[str, str]:
-        return (hit.visitor_key, "") if hit.visitor_key is not None else (hit.ip, hit.user_agent)
-
-    def _assign_visit(
-        self, event: Event, hit: Hit, site: SiteRules, book: VisitBook | None = None
-    ) -> None:
-        book = book if book is not None else self.visits
-        local_day = hit.timestamp.astimezone(site.timezone).date()
-        preset_id = (hit.preset or {}).get("visitor_id")
-        if isinstance(preset_id, int):
-            # An imported id is already pseudonymous; scoping it to the day like a salted id
-            # keeps "unique visitors" meaning the same for imported and collected data.
-            def id_on(day: date) -> int:
-                return privacy.day_scoped_id(preset_id, day)
-        else:
-            identity = self._identity(hit)
-
-            def id_on(day: date) -> int:
-                return privacy.visitor_id(self.salts.salt(day), *identity, site.id)
-
-        event.visitor_id = today = id_on(local_day)
-        visit = book.find(site.id, today, event.ts)
-        if visit is None:
-            # Across the site's midnight the id changes with the salt: the visit, if any, is
-            # filed under yesterday's id. Computed only on a miss, to keep the hot path short.
-            visit = book.find(site.id, id_on(local_day - timedelta(days=1)), event.ts)
-        self._join_or_start(event, visit, book)
-
     def _join_or_start(self, event: Event, visit: Visit | None, book: VisitBook) -> None:
         if visit is None:
             if event.name in NON_INTERACTIVE:
@@ -216,9 +268,7 @@ class Ingestor:
                 site = self.sites.by_id(hit.site_id)
                 if site is None:
                     continue
-                event = self._enrich(hit, site)
-                self._assign_visit(event, hit, site, book)
-                events.append(event)
+                events.append(self._event(hit, site, book))
         return events
 
     def drop_sites(self, site_ids: set[int]) -> None:

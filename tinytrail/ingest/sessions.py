@@ -97,6 +97,11 @@ def apply_event(visit: Visit, event: Event) -> None:
     for name in SESSION_ATTRIBUTES:
         setattr(event, name, getattr(visit, name))
     event.session_id = visit.session_id
+    fold_event(visit, event)
+
+
+def fold_event(visit: Visit, event: Event) -> None:
+    """Fold a later event, already carrying the visit's attributes, into the visit."""
     visit.visitor_id = event.visitor_id
     visit.last_activity = max(visit.last_activity, event.ts)
     if event.name == ENGAGEMENT:
