@@ -8,7 +8,7 @@ it was opened with and ends when that key goes (ON DELETE CASCADE) or when it ex
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,11 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from tinytrail.meta import keys
 from tinytrail.meta.models import ApiKey, DashboardSession, User
 from tinytrail.meta.repo import Principal
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes for timezone-aware columns; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class DashboardSessions:
@@ -62,7 +57,7 @@ class DashboardSessions:
         if row is None:
             return None
         expires_at, key_id, scopes, user_id, account_id, role = row
-        if _aware(expires_at) <= now:
+        if expires_at <= now:
             return None
         return Principal(
             user_id=user_id,
