@@ -57,6 +57,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         access_log=False,  # access logs would write visitors' IP addresses
+        # TINYTRAIL_TRUSTED_PROXIES alone decides whose X-Forwarded-For is believed; uvicorn's
+        # own proxy-headers middleware (on by default for 127.0.0.1) would override the peer
+        # address before we see it, and costs a Python middleware call per request.
+        proxy_headers=False,
+        # http and loop stay "auto": httptools and uvloop (uvicorn[standard]) when installed.
         log_level=settings.log_level,
         server_header=False,
         lifespan="on",
