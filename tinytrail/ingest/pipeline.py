@@ -21,7 +21,7 @@ from tinytrail import privacy
 from tinytrail.ingest import sources
 from tinytrail.ingest.bots import is_bot
 from tinytrail.ingest.geo import GeoLocator
-from tinytrail.ingest.model import NON_INTERACTIVE, Event, Hit
+from tinytrail.ingest.model import NON_INTERACTIVE, SESSION_ATTRIBUTES, Event, Hit
 from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, fold_event, start_visit
 from tinytrail.ingest.sites import SiteRules, SitesCache
 from tinytrail.ingest.urls import CLICK_IDS
@@ -31,6 +31,8 @@ from tinytrail.timeutil import to_us
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 NO_UTM = dict.fromkeys(UTM_FIELDS, "")  # read only
+# Preset fields a continuing visit overrides anyway (the visitor id is used before).
+STAMPED = frozenset(SESSION_ATTRIBUTES) | {"visitor_id"}
 
 
 class Outcome(Enum):
@@ -99,9 +101,9 @@ class Ingestor:
             yesterday = self._visitor_id(hit, site, local_day - timedelta(days=1))
             visit = book.find(site.id, yesterday, ts)
         self._next_seq += 1
-        if visit is not None and hit.preset is None:
+        if visit is not None and (hit.preset is None or STAMPED.issuperset(hit.preset)):
             # A continuing visit stamps its own acquisition, device and location attributes
-            # on the event, so they are not derived from the hit at all.
+            # on the event (over any preset ones), so they are not derived from the hit.
             event = self._continued(hit, site, visit, visitor_id, ts)
             previous_id = visit.visitor_id
             fold_event(visit, event)

@@ -11,6 +11,7 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from starlette.responses import Response
@@ -47,6 +48,7 @@ HIT = dict.fromkeys(
     ),
     "field",
 )
+HIT_NAMES = frozenset(HIT)
 STRUCT = "APICountRequest"
 OK = b'{"status":"ok"}'  # upstream writes this exact text
 
@@ -88,19 +90,22 @@ async def count(call: Call) -> Response:
     if site_rules is None:
         raise error(400, "the site is being deleted")
     now = call.runtime.clock()
+    shared = Shared(now)
     accepted: list[Hit] = []
     titles: list[tuple[bool, str, str]] = []
     filtered: list[int] = []
     errors: dict[str, str] = {}
     for index, raw in enumerate(decoded):
-        if "ip" in filters and raw.text("ip") and site_rules.is_excluded(raw.text("ip")):
+        ip = raw.text("ip")
+        if "ip" in filters and ip and shared.excluded(site_rules, ip):
             filtered.append(index)
             continue
-        problem = _problem(raw, no_sessions, now)
+        path = shared.path(raw.text("path"), raw.event)
+        problem = _problem(raw, path, no_sessions, now, shared)
         if problem:
             errors[str(index)] = problem
             continue
-        hit = _to_hit(raw, site_rules, now, no_sessions)
+        hit = _to_hit(raw, path, site_rules, no_sessions, shared)
         accepted.append(hit)
         titles.append((raw.event, _name_of(hit), raw.text("title")))
     if accepted:
@@ -116,8 +121,13 @@ def _decode_hit(item: Any) -> RawHit:
     path = "hits"
     if not isinstance(item, dict):
         raise d.type_error(item, STRUCT, path, "goatcounter.APICountRequestHit")
-    fields = d.pick(item, HIT)
-    if any(key.lower() == "event" and value is None for key, value in item.items()):
+    if HIT_NAMES.issuperset(item):  # keys as documented: nothing to map
+        fields = {key: value for key, value in item.items() if value is not None}
+        null_event = "event" in item and item["event"] is None
+    else:
+        fields = d.pick(item, HIT)
+        null_event = any(key.lower() == "event" and value is None for key, value in item.items())
+    if null_event:
         d.zbool(None, STRUCT, f"{path}.event")  # zbool refuses null where Go would not
     for name in ("path", "title", "ref", "query", "user_agent", "location", "language", "ip"):
         if name in fields:
@@ -128,7 +138,9 @@ def _decode_hit(item: Any) -> RawHit:
     bot = d.integer(fields["bot"], STRUCT, f"{path}.bot", "int") if "bot" in fields else 0
     created = fields.get("created_at")
     created_at = d.timestamp(created, STRUCT, f"{path}.created_at") if created else None
-    return RawHit(fields, event, _width(fields.get("size")), bot, created_at)
+    size = fields.get("size")
+    width = _sizes(size) if isinstance(size, str) and len(size) <= 64 else _width(size)
+    return RawHit(fields, event, width, bot, created_at)
 
 
 def _width(value: Any) -> float:
@@ -153,31 +165,32 @@ def _width(value: Any) -> float:
         ) from None
 
 
-def _problem(raw: RawHit, no_sessions: bool, now: datetime) -> str:
+def _problem(raw: RawHit, path: str, no_sessions: bool, now: datetime, shared: Shared) -> str:
     """Why this hit cannot be stored, as upstream words it; "" when it can."""
     if raw.width > rules.INT32_MAX:
         return f"screen size {raw.width:g} is out of range of int32"
-    has_client = bool(raw.text("user_agent") and raw.text("ip"))
-    if not no_sessions and not raw.text("session") and not has_client:
+    get = raw.fields.get
+    title, ref, agent = get("title", ""), get("ref", ""), get("user_agent", "")
+    has_client = bool(agent and get("ip"))
+    if not no_sessions and not get("session") and not has_client:
         return NO_SESSION
-    path = rules.clean_path(raw.text("path"), raw.event)
-    problems = rules.validate_hit(
-        path, raw.text("title"), raw.text("ref"), raw.text("user_agent"), raw.event
-    )
+    message = shared.validation(path, title, ref, agent, raw.event)
     if raw.created_at is not None and raw.created_at > now + FUTURE_SLACK:
+        problems = rules.validate_hit(path, title, ref, agent, raw.event)
         problems["created_at"] = ["in the future"]
-    return rules.validation_message(problems) if problems else ""
+        return rules.validation_message(problems)
+    return message
 
 
 def _name_of(hit: Hit) -> str:
     return hit.pathname if hit.name == PAGEVIEW else hit.name
 
 
-def _to_hit(raw: RawHit, site: SiteRules, now: datetime, no_sessions: bool) -> Hit:
-    path = rules.clean_path(raw.text("path"), raw.event)
-    referrer, tagged = rules.split_referrer(raw.text("ref"))
-    params = {} if raw.event else {**rules.campaign_params(raw.text("query")), **tagged}
-    ip, agent, session = raw.text("ip").strip(), raw.text("user_agent"), raw.text("session")
+def _to_hit(raw: RawHit, path: str, site: SiteRules, no_sessions: bool, shared: Shared) -> Hit:
+    get = raw.fields.get
+    referrer, tagged = shared.referrer(get("ref", ""))
+    params = {} if raw.event else shared.params(get("query", ""), tagged)
+    ip, agent, session = get("ip", "").strip(), get("user_agent", ""), get("session", "")
     visitor_key: str | None = session or None
     if visitor_key is None and no_sessions and not (ip and agent):
         # No identity at all: each such hit is a visitor of its own (quirk Q9), instead of
@@ -185,12 +198,12 @@ def _to_hit(raw: RawHit, site: SiteRules, now: datetime, no_sessions: bool) -> H
         visitor_key = secrets.token_hex(16)
     # A preset (even empty) makes the hint the only bot signal when no User-Agent is sent:
     # an API hit without one is a server-side count, not a suspicious browser.
-    preset = rules.location_preset(raw.text("location")) if raw.text("location") else {}
-    moment = (raw.created_at or now).replace(microsecond=0)
+    location = get("location", "")
+    preset = rules.location_preset(location) if location else {}
     return Hit(
         site_id=site.id,
         name=path if raw.event else PAGEVIEW,
-        timestamp=moment,
+        timestamp=shared.now if raw.created_at is None else raw.created_at.replace(microsecond=0),
         hostname=site.domain,
         pathname="/" if raw.event else path,
         ip=ip,
@@ -202,3 +215,70 @@ def _to_hit(raw: RawHit, site: SiteRules, now: datetime, no_sessions: bool) -> H
         visitor_key=visitor_key,
         preset=preset,
     )
+
+
+class Shared:
+    """Work done once per distinct value in a batch: hits repeat paths, referrers and sizes.
+
+    Lives for one request; the cleaning rules are pure, so a memoised answer is the answer.
+    Returned dictionaries are shared between hits and must not be changed.
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now.replace(microsecond=0)
+        self._paths: dict[tuple[str, bool], str] = {}
+        self._validations: dict[tuple[str, str, str, str, bool], str] = {}
+        self._referrers: dict[str, tuple[str, dict[str, str]]] = {}
+        self._params: dict[tuple[str, str], dict[str, str]] = {}
+        self._excluded: dict[str, bool] = {}
+
+    def path(self, raw: str, event: bool) -> str:
+        key = (raw, event)
+        found = self._paths.get(key)
+        if found is None:
+            found = self._paths[key] = rules.clean_path(raw, event)
+        return found
+
+    def validation(self, path: str, title: str, ref: str, agent: str, event: bool) -> str:
+        if (
+            path
+            and len(path) <= rules.MAX_PATH
+            and len(title) <= rules.MAX_TITLE
+            and len(ref) <= rules.MAX_REF
+            and len(agent) <= rules.MAX_USER_AGENT
+        ):
+            text = path + title + ref + agent
+            if text.isascii() and "\x00" not in text:
+                return ""  # short ASCII without NUL: nothing validate_hit could object to
+        key = (path, title, ref, agent, event)
+        found = self._validations.get(key)
+        if found is None:
+            problems = rules.validate_hit(path, title, ref, agent, event)
+            found = rules.validation_message(problems) if problems else ""
+            self._validations[key] = found
+        return found
+
+    def referrer(self, ref: str) -> tuple[str, dict[str, str]]:
+        found = self._referrers.get(ref)
+        if found is None:
+            found = self._referrers[ref] = rules.split_referrer(ref)
+        return found
+
+    def params(self, query: str, tagged: dict[str, str]) -> dict[str, str]:
+        key = (query, tagged.get("ref", ""))
+        found = self._params.get(key)
+        if found is None:
+            found = self._params[key] = {**rules.campaign_params(query), **tagged}
+        return found
+
+    def excluded(self, site: SiteRules, ip: str) -> bool:
+        found = self._excluded.get(ip)
+        if found is None:
+            found = self._excluded[ip] = site.is_excluded(ip)
+        return found
+
+
+@lru_cache(maxsize=256)
+def _sizes(text: str) -> float:
+    """`_width` of a `size` string, memoised: clients send a handful of screen sizes."""
+    return _width(text)
