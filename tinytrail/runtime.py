@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time as clock_time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from tinytrail import privacy
 from tinytrail.api.goatcounter.service import GoatCounter
 from tinytrail.api.keys import PrincipalCache
 from tinytrail.api.ratelimit import RateLimiter
+from tinytrail.ingest import useragent
 from tinytrail.ingest.flusher import Flusher, recover
 from tinytrail.ingest.geo import GeoLocator
 from tinytrail.ingest.pipeline import Ingestor
@@ -90,6 +92,8 @@ class Runtime:
 
     def start(self) -> None:
         self.flusher.start()
+        # UA and bot pattern sets are built on first use; build them before the first event.
+        threading.Thread(target=useragent.warm, name="tinytrail-warm-up", daemon=True).start()
 
     def stop(self) -> None:
         self.flusher.stop()
