@@ -54,7 +54,13 @@ def _insert_goal(s: Session, site_id: int, spec: GoalSpec) -> Goal:
     name = spec.name()
     taken = s.scalar(select(Goal.id).where(Goal.site_id == site_id, Goal.display_name == name))
     if taken is not None:
-        raise InvalidInput("display_name: has already been taken")
+        # Under READ COMMITTED a concurrent request may have created this very goal since the
+        # caller's first look (each statement sees the latest commits): answer with it.
+        raced = _same_goal(s, site_id, spec)
+        if raced is None:
+            raise InvalidInput("display_name: has already been taken")
+        _check_currency(raced, spec)
+        return raced
     goal = Goal(
         site_id=site_id,
         display_name=name,
