@@ -60,13 +60,7 @@ class Incoming:
 
     async def body(self, limit: int) -> bytes:
         """The body, refusing (before reading it all) anything over `limit` bytes."""
-        declared = self.headers.get(b"content-length")
-        if declared is not None:
-            try:
-                if int(declared) > limit:
-                    raise BodyTooLarge
-            except ValueError:
-                raise BodyTooLarge from None
+        refuse_declared_length(self.headers.get(b"content-length"), limit)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -130,15 +124,21 @@ def reply(status: int, headers: RawHeaders, body: bytes = b"", media_type: bytes
 # -- bodies and the client's address --------------------------------------------------------
 
 
+def refuse_declared_length(declared: str | bytes | None, limit: int) -> None:
+    """BodyTooLarge for a Content-Length over `limit` (or not a number), before any reading."""
+    if declared is None:
+        return
+    try:
+        too_large = int(declared) > limit
+    except ValueError:
+        raise BodyTooLarge from None
+    if too_large:
+        raise BodyTooLarge
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing (before reading it all) anything over `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise BodyTooLarge
-        except ValueError:
-            raise BodyTooLarge from None
+    refuse_declared_length(request.headers.get("content-length"), limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

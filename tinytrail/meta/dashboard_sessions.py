@@ -10,12 +10,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from tinytrail.meta import keys
-from tinytrail.meta.models import ApiKey, DashboardSession, User
-from tinytrail.meta.repo import Principal
+from tinytrail.meta.models import ApiKey, DashboardSession
+from tinytrail.meta.repo import Principal, principal_of, principal_query
 
 
 class DashboardSessions:
@@ -40,32 +40,12 @@ class DashboardSessions:
     def principal(self, token: str, now: datetime) -> Principal | None:
         if not token or len(token) > 100:
             return None
-        with self._sessions() as s:
-            row = s.execute(
-                select(
-                    DashboardSession.expires_at,
-                    ApiKey.id,
-                    ApiKey.scopes,
-                    User.id,
-                    User.account_id,
-                    User.role,
-                )
-                .join(ApiKey, ApiKey.id == DashboardSession.key_id)
-                .join(User, User.id == ApiKey.user_id)
-                .where(DashboardSession.token_hash == keys.digest(token))
-            ).first()
-        if row is None:
-            return None
-        expires_at, key_id, scopes, user_id, account_id, role = row
-        if expires_at <= now:
-            return None
-        return Principal(
-            user_id=user_id,
-            account_id=account_id,
-            role=role,
-            key_id=key_id,
-            scopes=None if scopes is None else tuple(scopes),
+        query = principal_query().join(DashboardSession, DashboardSession.key_id == ApiKey.id)
+        query = query.where(
+            DashboardSession.token_hash == keys.digest(token), DashboardSession.expires_at > now
         )
+        with self._sessions() as s:
+            return principal_of(s.execute(query).first())
 
     def close(self, token: str) -> None:
         with self._sessions.begin() as s:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -53,6 +53,26 @@ class Principal:
             scope == wanted or (scope.endswith("*") and wanted.startswith(scope[:-1]))
             for scope in self.scopes
         )
+
+
+def principal_query() -> Select[str, list[str] | None, str, str, str]:
+    """The columns a Principal is made of, from an API key joined to its user."""
+    return select(ApiKey.id, ApiKey.scopes, User.id, User.account_id, User.role).join(
+        User, User.id == ApiKey.user_id
+    )
+
+
+def principal_of(row: Row[str, list[str] | None, str, str, str] | None) -> Principal | None:
+    if row is None:
+        return None
+    key_id, scopes, user_id, account_id, role = row
+    return Principal(
+        user_id=user_id,
+        account_id=account_id,
+        role=role,
+        key_id=key_id,
+        scopes=None if scopes is None else tuple(scopes),
+    )
 
 
 class MetaRepo:
@@ -182,21 +202,8 @@ class MetaRepo:
         if not plain_key or len(plain_key) > 200:
             return None
         with self._sessions() as s:
-            row = s.execute(
-                select(ApiKey.id, ApiKey.scopes, User.id, User.account_id, User.role)
-                .join(User, User.id == ApiKey.user_id)
-                .where(ApiKey.key_hash == keys.digest(plain_key))
-            ).first()
-        if row is None:
-            return None
-        key_id, scopes, user_id, account_id, role = row
-        return Principal(
-            user_id=user_id,
-            account_id=account_id,
-            role=role,
-            key_id=key_id,
-            scopes=None if scopes is None else tuple(scopes),
-        )
+            query = principal_query().where(ApiKey.key_hash == keys.digest(plain_key))
+            return principal_of(s.execute(query).first())
 
     def _add_key(
         self,
