@@ -92,6 +92,10 @@ def same_origin(request: Request) -> bool:
     return urlsplit(source).netloc == request.headers.get("host", "")
 
 
+def bad_form_token() -> Response:
+    return Response("Invalid form token; reload the page and try again.", 403)
+
+
 def csrf_ok(request: Request, viewer: Viewer, sent: str | None) -> bool:
     if not viewer.token or not same_origin(request):
         return False

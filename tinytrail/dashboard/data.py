@@ -14,7 +14,7 @@ the engine's goal funnel, over the same period and filters.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -24,12 +24,11 @@ from starlette.responses import Response
 from tinytrail.api.http import JSON, BodyTooLarge, client_ip, decode_json, read_body
 from tinytrail.api.plausible.query import shape
 from tinytrail.api.plausible.query_parser import parse_query
+from tinytrail.api.tinytrail.report_funnel import funnel_goals, step_rows, stored_funnel
 from tinytrail.dashboard.access import runtime_of, site_for, viewer_for_data
-from tinytrail.errors import InvalidInput
+from tinytrail.errors import InvalidInput, NotFound
 from tinytrail.meta.models import Site
-from tinytrail.meta.paging import PageRequest
 from tinytrail.query import periods
-from tinytrail.query.funnels import FunnelResult
 from tinytrail.query.model import Query
 from tinytrail.runtime import Runtime
 from tinytrail.storage.duckdb_store import QueryTimeout
@@ -87,64 +86,61 @@ def _parse(runtime: Runtime, site: Site, v2_query: dict[str, Any]) -> tuple[dict
     return v2, parse_query(v2, context, now)
 
 
-async def query(request: Request) -> Response:
+Answer = Callable[[Runtime, Site, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+async def _respond(request: Request, answer: Answer) -> Response:
+    """Read and check the request, run `answer`, and map failures to `{"error"}` replies."""
     try:
         runtime, site, body = await _read(request)
-        comparison = body.get("comparison")
-        if comparison is not None and comparison not in COMPARISONS:
-            raise Refused(f"Unknown comparison {comparison!r}")
-        v2, parsed = _parse(runtime, site, body["query"])
-        queries = [parsed]
-        if comparison is not None:
-            queries.append(replace(parsed, date_range=COMPARISONS[comparison](parsed.date_range)))
-        # Both periods at once: the top stats wait for the comparison too.
-        results = await asyncio.gather(*(asyncio.to_thread(runtime.engine.run, q) for q in queries))
-        answer = shape(results[0], v2, site.domain)
-        if comparison is not None:
-            answer["comparison"] = shape(results[1], v2, site.domain)
-        return JSON(answer)
+        return JSON(await answer(runtime, site, body))
     except Refused as refused:
         return refused.response
     except InvalidInput as exc:
         return JSON({"error": exc.message}, status_code=400)
+    except NotFound as exc:
+        return JSON({"error": exc.message}, status_code=404)
     except QueryTimeout:
         return JSON({"error": TOO_LONG}, status_code=400)
 
 
-async def funnel(request: Request) -> Response:
-    try:
-        runtime, site, body = await _read(request)
-        funnels = runtime.site_config.funnels_page(site.id, PageRequest(limit=100)).items
-        stored = next((f for f in funnels if f.id == body.get("funnel_id")), None)
-        if stored is None:
-            raise Refused("Funnel not found", 404)
-        _, parsed = _parse(runtime, site, {**body["query"], "metrics": ["visitors"]})
-        by_id = {goal.id: goal for goal in parsed.site.goals}
-        steps = [by_id[step] for step in stored.steps if step in by_id]
-        result = await asyncio.to_thread(runtime.engine.goal_funnel, parsed, steps)
-        return JSON({"name": stored.name, **funnel_json(result)})
-    except Refused as refused:
-        return refused.response
-    except InvalidInput as exc:
-        return JSON({"error": exc.message}, status_code=400)
-    except QueryTimeout:
-        return JSON({"error": TOO_LONG}, status_code=400)
+async def _query(runtime: Runtime, site: Site, body: dict[str, Any]) -> dict[str, Any]:
+    comparison = body.get("comparison")
+    if comparison is not None and comparison not in COMPARISONS:
+        raise Refused(f"Unknown comparison {comparison!r}")
+    v2, parsed = _parse(runtime, site, body["query"])
+    queries = [parsed]
+    if comparison is not None:
+        queries.append(replace(parsed, date_range=COMPARISONS[comparison](parsed.date_range)))
+    # Both periods at once: the top stats wait for the comparison too.
+    results = await asyncio.gather(*(asyncio.to_thread(runtime.engine.run, q) for q in queries))
+    answer = shape(results[0], v2, site.domain)
+    if comparison is not None:
+        answer["comparison"] = shape(results[1], v2, site.domain)
+    return answer
 
 
-def funnel_json(result: FunnelResult) -> dict[str, Any]:
+async def _funnel(runtime: Runtime, site: Site, body: dict[str, Any]) -> dict[str, Any]:
+    """The steps as the TinyTrail funnel report lists them (`step_rows`), each also `name`d."""
+    funnel_id = body.get("funnel_id")
+    if not isinstance(funnel_id, int) or isinstance(funnel_id, bool):
+        raise Refused("funnel_id must be a number")
+    stored = stored_funnel(runtime, site.id, funnel_id)
+    _, parsed = _parse(runtime, site, {**body["query"], "metrics": ["visitors"]})
+    steps = funnel_goals(stored, parsed.site.goals)
+    result = await asyncio.to_thread(runtime.engine.goal_funnel, parsed, steps)
     return {
+        "name": stored.name,
         "all_visitors": result.all_visitors,
         "entering_visitors": result.entering_visitors,
         "conversion_rate": result.steps[-1].conversion_rate if result.steps else 0,
-        "steps": [
-            {
-                "name": step.label,
-                "visitors": step.visitors,
-                "conversion_rate": step.conversion_rate,
-                "conversion_rate_step": step.conversion_rate_step,
-                "dropoff": step.dropoff,
-                "dropoff_percentage": step.dropoff_percentage,
-            }
-            for step in result.steps
-        ],
+        "steps": [{"name": row["step"], **row} for row in step_rows(result)],
     }
+
+
+async def query(request: Request) -> Response:
+    return await _respond(request, _query)
+
+
+async def funnel(request: Request) -> Response:
+    return await _respond(request, _funnel)

@@ -8,7 +8,9 @@ from the data endpoints in `data.py`, which run Stats API v2 queries on the shar
 from __future__ import annotations
 
 import asyncio
+import functools
 import zoneinfo
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -18,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from tinytrail.api.plausible.query_parser import parse_query
 from tinytrail.dashboard.access import (
     Viewer,
+    bad_form_token,
     csrf_ok,
     login_redirect,
     runtime_of,
@@ -98,7 +101,7 @@ async def create_site(request: Request) -> Response:
         return login_redirect(request)
     form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_FORM)
     if not csrf_ok(request, viewer, str(form.get("csrf") or "")):
-        return Response("Invalid form token; reload the page and try again.", 403)
+        return bad_form_token()
     runtime = runtime_of(request)
 
     def again(message: str, status: int) -> Response:
@@ -119,21 +122,36 @@ async def create_site(request: Request) -> Response:
     return RedirectResponse(f"/sites/{site.domain}/snippet", status_code=303)
 
 
-async def site_snippet(request: Request) -> Response:
-    viewer = signed_in_viewer(request)
-    if viewer is None:
-        return login_redirect(request)
-    site = site_for(request, viewer, request.path_params["domain"])
-    if site is None:
-        return not_found(request, viewer)
+def not_found(request: Request, viewer: Viewer | None) -> Response:
+    return page(request, "not_found.html", 404, viewer=viewer)
+
+
+SitePage = Callable[[Request, Viewer, Site], Awaitable[Response]]
+
+
+def site_page(handler: SitePage) -> Callable[[Request], Awaitable[Response]]:
+    """A page of one site (`{domain}` in the path) for a signed-in user: signed-out users go
+    to sign in first, a site they may not see is not found."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        viewer = signed_in_viewer(request)
+        if viewer is None:
+            return login_redirect(request)
+        site = site_for(request, viewer, request.path_params["domain"])
+        if site is None:
+            return not_found(request, viewer)
+        return await handler(request, viewer, site)
+
+    return endpoint
+
+
+@site_page
+async def site_snippet(request: Request, viewer: Viewer, site: Site) -> Response:
     runtime = runtime_of(request)
     return page(
         request, "snippet.html", viewer=viewer, site=site, snippet=snippet(request, runtime, site)
     )
-
-
-def not_found(request: Request, viewer: Viewer | None) -> Response:
-    return page(request, "not_found.html", 404, viewer=viewer)
 
 
 def dashboard_config(request: Request, site: Site, viewer: Viewer) -> dict[str, Any]:
@@ -152,13 +170,8 @@ def dashboard_config(request: Request, site: Site, viewer: Viewer) -> dict[str, 
     }
 
 
-async def site_dashboard(request: Request) -> Response:
-    viewer = signed_in_viewer(request)
-    if viewer is None:
-        return login_redirect(request)
-    site = site_for(request, viewer, request.path_params["domain"])
-    if site is None:
-        return not_found(request, viewer)
+@site_page
+async def site_dashboard(request: Request, viewer: Viewer, site: Site) -> Response:
     config = await asyncio.to_thread(dashboard_config, request, site, viewer)
     return page(request, "dashboard.html", viewer=viewer, site=site, config=config, embed=False)
 

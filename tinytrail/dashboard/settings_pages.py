@@ -15,13 +15,11 @@ from starlette.responses import RedirectResponse, Response
 
 from tinytrail.dashboard.access import (
     Viewer,
+    bad_form_token,
     csrf_ok,
-    login_redirect,
     runtime_of,
-    signed_in_viewer,
-    site_for,
 )
-from tinytrail.dashboard.pages import not_found, public_base, snippet, timezones
+from tinytrail.dashboard.pages import not_found, public_base, site_page, snippet, timezones
 from tinytrail.dashboard.rendering import page
 from tinytrail.errors import InvalidInput, NotFound
 from tinytrail.meta import validate
@@ -72,12 +70,8 @@ def _share_url(base: str, site: Site, slug: str) -> str:
     return f"{base}/share/{site.domain}?auth={slug}"
 
 
-async def settings_page(request: Request) -> Response:
-    viewer, site = _signed_in_site(request)
-    if viewer is None:
-        return login_redirect(request)
-    if site is None:
-        return not_found(request, viewer)
+@site_page
+async def settings_page(request: Request, viewer: Viewer, site: Site) -> Response:
     section = request.path_params.get("section", "general")
     if section not in SECTIONS:
         return not_found(request, viewer)
@@ -103,23 +97,12 @@ async def _render(
     )
 
 
-def _signed_in_site(request: Request) -> tuple[Viewer | None, Site | None]:
-    viewer = signed_in_viewer(request)
-    if viewer is None:
-        return None, None
-    return viewer, site_for(request, viewer, request.path_params["domain"])
-
-
-async def settings_change(request: Request) -> Response:
-    viewer, site = _signed_in_site(request)
-    if viewer is None:
-        return login_redirect(request)
-    if site is None:
-        return not_found(request, viewer)
+@site_page
+async def settings_change(request: Request, viewer: Viewer, site: Site) -> Response:
     section = request.path_params["section"]
     form = await request.form(max_files=0, max_fields=50, max_part_size=MAX_FORM)
     if not csrf_ok(request, viewer, str(form.get("csrf") or "")):
-        return Response("Invalid form token; reload the page and try again.", 403)
+        return bad_form_token()
     action = ACTIONS.get((section, str(form.get("action") or "")))
     if action is None:
         return not_found(request, viewer)

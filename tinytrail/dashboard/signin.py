@@ -16,6 +16,7 @@ from tinytrail.api.http import client_ip
 from tinytrail.dashboard.access import (
     COOKIE,
     STATS_SCOPE,
+    bad_form_token,
     csrf_ok,
     runtime_of,
     safe_next,
@@ -75,7 +76,7 @@ async def logout(request: Request) -> Response:
     if viewer is not None:
         form = await request.form(max_files=0, max_fields=5, max_part_size=MAX_FORM)
         if not csrf_ok(request, viewer, str(form.get("csrf") or "")):
-            return Response("Invalid form token; reload the page and try again.", 403)
+            return bad_form_token()
         await asyncio.to_thread(runtime_of(request).dashboard_sessions.close, viewer.token)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     return response
