@@ -357,7 +357,8 @@ class Compiler:
         q = self.query
         side = "ev" if self.plan.either_side == E else "se"
         dims = q.dimensions
-        ctes = [f"parts AS ({parts_sql(self.ctx, key, aggregated)})"]
+        wanted = _components_for(q.metrics, side)
+        ctes = [f"parts AS ({parts_sql(self.ctx, key, aggregated, wanted)})"]
         row_filters = tuple(f for f in q.filters if f != PAGEVIEW_FILTER)
         where = [*self.filters.on_rollup_rows(row_filters), *self._location_guards(E)]
         columns = [
@@ -376,7 +377,8 @@ class Compiler:
             "views_per_visit": "sum(session_pageviews) / nullif(sum(se_visits), 0)",
         }
         if "percentage" in q.metrics:
-            ctes.append(f"totals AS ({parts_sql(self.ctx, KEYS[0], aggregated)})")
+            totals = frozenset({f"{side}_visitors"})
+            ctes.append(f"totals AS ({parts_sql(self.ctx, KEYS[0], aggregated, totals)})")
             total = f"(SELECT sum({side}_visitors) FROM totals)"
             sums["percentage"] = f"100.0 * sum({side}_visitors) / nullif({total}, 0)"
         columns += [f"{sums[m]} AS m_{m}" for m in q.metrics]
@@ -479,6 +481,19 @@ class Compiler:
         # answers that do not change between runs.
         parts += [f"d{i} ASC" for i in range(len(q.dimensions))]
         return ", ".join(parts)
+
+
+def _components_for(metrics: tuple[str, ...], side: str) -> frozenset[str]:
+    """The rollup components `compile_rollup` sums for these metrics (see its `sums`)."""
+    needs = {
+        "visitors": (f"{side}_visitors",),
+        "visits": (f"{side}_visits",),
+        "percentage": (f"{side}_visitors",),
+        "bounce_rate": ("bounces", "se_visits"),
+        "visit_duration": ("duration_sum", "se_visits"),
+        "views_per_visit": ("session_pageviews", "se_visits"),
+    }
+    return frozenset(c for m in metrics for c in needs.get(m, (m,)))
 
 
 _EVENT_SQL = {

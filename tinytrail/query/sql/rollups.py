@@ -160,55 +160,73 @@ def rollup_key_for(query: Query, page_as_entry: bool) -> RollupKey | None:
     return _BY_NAME.get(RollupKey(columns, pageviews_only=pageviews_only).name)
 
 
-def components_select(ctx: Context, key: RollupKey, days: list[tuple[date, date]] | None) -> str:
+def components_select(
+    ctx: Context,
+    key: RollupKey,
+    days: list[tuple[date, date]] | None,
+    wanted: frozenset[str] = frozenset(COMPONENTS),
+) -> str:
     """Per-day components for `key` from raw rows, over `days` (None: the query's range).
 
     Day ranges are inclusive local dates; the result has columns `day`, the key's columns and
-    every component (NULL where a side does not apply).
+    every component (NULL where a side does not apply or the component is not `wanted`: a
+    query that needs only visit-side sums must not pay for distinct counts over raw events).
     """
     filters = FilterSQL(ctx)
     cols = list(key.columns)
     keys = ", ".join(["day", *cols])
     parts = []
     d = ctx.dialect
-    if key.events:
+    spans = days if days is not None else [(ctx.range.first, ctx.range.last)]
+    by_time = any(name.startswith("time") for name in ctx.query.dimensions)
+
+    def day_and_group(column: str) -> tuple[str, str]:
+        """`day` of raw rows and the GROUP BY clause. Grouping by a computed local date costs
+        as much as the aggregates; it is only needed to split several days by time."""
+        if len(spans) == 1 and spans[0][0] == spans[0][1]:
+            day, computed = ctx.params(spans[0][0]), False  # one day (today): a constant
+        elif not by_time:
+            # Summed over the range anyway: visitor ids are per day, so a distinct count
+            # over several days is the sum of the daily ones.
+            day, computed = "CAST(NULL AS DATE)", False
+        else:
+            day, computed = f"CAST({ctx.local(column)} AS DATE)", True
+        positions = range(1 if computed else 2, len(cols) + 2)
+        group = " GROUP BY " + ", ".join(map(str, positions)) if positions else ""
+        return day, group
+
+    if key.events and wanted & set(EVENT_COMPONENTS):
         where = [_time_predicate(ctx, "ts", days), ctx.traffic_flags(), "name <> 'engagement'"]
         where.insert(0, f"site_id = {ctx.params(ctx.query.site.id)}")
         if key.pageviews_only:
             where.append(filters.on_events((PAGEVIEW_FILTER,))[0])
-        day = f"CAST({ctx.local('ts')} AS DATE)"
+        day, group = day_and_group("ts")
         event_parts = [
-            f"{event_metric_sql(d, metric)} AS {component}"
+            f"{event_metric_sql(d, metric) if component in wanted else 'NULL'} AS {component}"
             for component, metric in zip(EVENT_COMPONENTS, _EVENT_METRICS, strict=True)
         ]
         select = [f"{day} AS day", *cols, *event_parts]
-        group = ", ".join(str(i + 1) for i in range(len(cols) + 1))
         parts.append(
-            (
-                "ev",
-                f"SELECT {', '.join(select)} FROM {EVENTS} WHERE {' AND '.join(where)} "
-                f"GROUP BY {group}",
-            )
+            ("ev", f"SELECT {', '.join(select)} FROM {EVENTS} WHERE {' AND '.join(where)}{group}")
         )
-    if key.sessions:
+    if key.sessions and wanted & set(SESSION_COMPONENTS):
         where = [f"site_id = {ctx.params(ctx.query.site.id)}", ctx.traffic_flags()]
         where.append(_time_predicate(ctx, "last_activity", days))
-        day = f"CAST({ctx.local('last_activity')} AS DATE)"
-        session_parts = (
-            "count(DISTINCT visitor_id) AS se_visitors",
-            "count(*) AS se_visits",
-            "sum(CASE WHEN is_bounce THEN 1 ELSE 0 END) AS bounces",
-            f"sum({d.seconds_between('start', 'last_event')}) AS duration_sum",
-            "sum(pageviews) AS session_pageviews",
+        day, group = day_and_group("last_activity")
+        session_sums = (
+            "count(DISTINCT visitor_id)",
+            "count(*)",
+            "sum(CASE WHEN is_bounce THEN 1 ELSE 0 END)",
+            f"sum({d.seconds_between('start', 'last_event')})",
+            "sum(pageviews)",
         )
+        session_parts = [
+            f"{expr if component in wanted else 'NULL'} AS {component}"
+            for component, expr in zip(SESSION_COMPONENTS, session_sums, strict=True)
+        ]
         select = [f"{day} AS day", *cols, *session_parts]
-        group = ", ".join(str(i + 1) for i in range(len(cols) + 1))
         parts.append(
-            (
-                "se",
-                f"SELECT {', '.join(select)} FROM {SESSIONS} WHERE {' AND '.join(where)} "
-                f"GROUP BY {group}",
-            )
+            ("se", f"SELECT {', '.join(select)} FROM {SESSIONS} WHERE {' AND '.join(where)}{group}")
         )
     return _join_sides(parts, ["day", *cols], keys)
 
@@ -216,6 +234,9 @@ def components_select(ctx: Context, key: RollupKey, days: list[tuple[date, date]
 def _join_sides(parts: list[tuple[str, str]], keys: list[str], key_list: str) -> str:
     ev_cols = EVENT_COMPONENTS
     se_cols = SESSION_COMPONENTS
+    if not parts:  # nothing wanted from this key's sides: no rows
+        columns = ", ".join(f"NULL AS {c}" for c in [*keys, *COMPONENTS])
+        return f"SELECT {columns} WHERE FALSE"
     if len(parts) == 1:
         alias, sql = parts[0]
         present = ev_cols if alias == "ev" else se_cols
@@ -367,8 +388,16 @@ def missing_spans(first: date, last: date, aggregated: set[date]) -> list[tuple[
     return spans
 
 
-def parts_sql(ctx: Context, key: RollupKey, aggregated: set[date]) -> str:
-    """Rollup rows of aggregated days plus raw components of the others, same columns."""
+def parts_sql(
+    ctx: Context,
+    key: RollupKey,
+    aggregated: set[date],
+    wanted: frozenset[str] = frozenset(COMPONENTS),
+) -> str:
+    """Rollup rows of aggregated days plus raw components of the others, same columns.
+
+    Only the `wanted` components are computed from raw rows; the others are NULL there.
+    """
     rng = ctx.range
     p = ctx.params
     rollup_cols = ", ".join(["day", *key.columns, *COMPONENTS])
@@ -378,5 +407,5 @@ def parts_sql(ctx: Context, key: RollupKey, aggregated: set[date]) -> str:
     )
     spans = missing_spans(rng.first, rng.last, aggregated)
     if spans:
-        sql += " UNION ALL " + components_select(ctx, key, spans)
+        sql += " UNION ALL " + components_select(ctx, key, spans, wanted)
     return sql
