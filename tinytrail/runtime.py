@@ -55,7 +55,7 @@ class Runtime:
         self.salts = privacy.SaltBook(self.repo.get_or_create_salt)
         self.geo = GeoLocator(settings.geoip_db)
         self.sites = SitesCache(self.repo.list_sites, self.site_config.all_aliases)
-        self.store = DuckDBStore(settings.events_path)
+        self.store = DuckDBStore(settings.events_path, memory_limit=settings.duckdb_memory_limit)
         self.wal = WriteAheadLog(settings.wal_dir, settings.wal_fsync)
         visits = VisitBook(settings.session_timeout_min)
         for visit in self.store.open_visits():

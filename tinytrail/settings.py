@@ -77,6 +77,16 @@ def _parse_int(text: str) -> int:
         raise SettingsError(f"invalid integer {text!r}") from exc
 
 
+_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
+
+
+def _parse_size(text: str) -> str:
+    """A memory size as DuckDB reads it ("256MB", "1.5GB", "512MiB")."""
+    if not _SIZE.match(text):
+        raise SettingsError(f"invalid size {text!r}: use a number and a unit, like 256MB or 1GB")
+    return text.strip()
+
+
 @dataclass(frozen=True)
 class Option:
     name: str  # attribute of Settings
@@ -218,6 +228,15 @@ OPTIONS: tuple[Option, ...] = (
         "fsync the write-ahead log before answering 202. Off trades durability for speed.",
     ),
     Option(
+        "duckdb_memory_limit",
+        ("TINYTRAIL_DUCKDB_MEMORY_LIMIT",),
+        None,
+        _parse_size,
+        "256MB",
+        "Memory the embedded event store may use for its cache and query work; larger queries "
+        "spill to disk in the data folder. The server's own baseline is about 200 MB more.",
+    ),
+    Option(
         "session_timeout_min",
         ("TINYTRAIL_SESSION_TIMEOUT_MIN",),
         None,
@@ -264,6 +283,7 @@ class Settings:
     max_body_bytes: int = 65536
     flush_interval_ms: int = 500
     wal_fsync: bool = True
+    duckdb_memory_limit: str = "256MB"
     session_timeout_min: int = 30
     base_url: str = ""
     log_level: str = "info"

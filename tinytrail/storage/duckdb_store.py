@@ -50,7 +50,7 @@ def _bind(params: Sequence[Any] | dict[str, Any]) -> list[Any] | dict[str, Any]:
 class DuckDBStore:
     dialect = "duckdb"
 
-    def __init__(self, path: Path, memory_limit: str = "1GB", threads: int = 2) -> None:
+    def __init__(self, path: Path, memory_limit: str = "256MB", threads: int = 2) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._con = duckdb.connect(
