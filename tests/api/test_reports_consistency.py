@@ -344,6 +344,14 @@ V2_REQUESTS: list[dict[str, Any]] = [
     {"metrics": ["visits"], "dimensions": ["visit:entry_page"]},
     {"metrics": ["visits", "pageviews", "bounce_rate"], "dimensions": ["time:day"]},
     {"metrics": ["events"], "dimensions": ["event:name"]},
+    # Goal conversions: the denominator comes from the rollups, the goals from raw events.
+    {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
+    {
+        "metrics": ["visitors", "conversion_rate"],
+        "dimensions": ["event:goal"],
+        "filters": [["is", "visit:source", ["Google"]]],
+    },
+    {"metrics": ["visitors", "conversion_rate"], "filters": [["is", "event:goal", ["Signup"]]]},
 ]
 
 
@@ -353,15 +361,30 @@ def snapshot(data: Dataset) -> list[Any]:
         response = report(data, endpoint, **params)
         assert response.status_code == 200, (endpoint, params, response.text)
         answers.append((endpoint, params, response.text))
+    # Raw spans of several days, one empty day (2026-03-13) and one day with data (today).
+    ranges = (["2025-03-01", "2026-03-18"], ["2026-03-11", "2026-03-17"])
+    ranges += (["2026-03-12", "2026-03-13"], ["2026-03-16", "2026-03-18"])
     for body in V2_REQUESTS:
-        for date_range in (["2025-03-01", "2026-03-18"], ["2026-03-11", "2026-03-17"]):
+        for date_range in ranges:
             answers.append((body, date_range, v2(data, date_range=date_range, **body)))
     return answers
 
 
 def test_rollups_answer_exactly_as_raw_events(tmp_path_factory: pytest.TempPathFactory) -> None:
     for data in seeded_server(tmp_path_factory):
+        goals = ({"goal_type": "event", "event_name": "signup", "display_name": "Signup"},)
+        goals += ({"goal_type": "page", "page_path": "/pricing"},)
+        for goal in goals:
+            response = data.server.client.put(
+                "/api/v1/sites/goals",
+                json={"site_id": DOMAIN, **goal},
+                headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            )
+            assert response.status_code == 200, response.text
         raw = snapshot(data)
+        conversions = v2(data, date_range=["2025-03-01", "2026-03-18"], **V2_REQUESTS[-3])
+        assert sorted(row[0][0] for row in conversions) == ["Signup", "Visit /pricing"]
+        assert all(0 < row[1][2] < 100 for row in conversions)  # not a vacuous comparison
         # Roll up the days with data and some empty ones over HTTP (2026-03-18 is still open:
         # it stays raw), the last one by the default date (yesterday, 2026-03-17).
         days = ["2025-03-14", "2026-03-09", "2026-03-10", "2026-03-12", "2026-03-15"]

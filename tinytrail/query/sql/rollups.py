@@ -192,8 +192,11 @@ def components_select(
         else:
             day, computed = f"CAST({ctx.local(column)} AS DATE)", True
         positions = range(1 if computed else 2, len(cols) + 2)
-        group = " GROUP BY " + ", ".join(map(str, positions)) if positions else ""
-        return day, group
+        if not positions:
+            # An ungrouped aggregate answers one row even over no rows; a day without data
+            # must add no row (a time series would show it as a zero bucket).
+            return day, " HAVING count(*) > 0"
+        return day, " GROUP BY " + ", ".join(map(str, positions))
 
     if key.events and wanted & set(EVENT_COMPONENTS):
         where = [_time_predicate(ctx, "ts", days), ctx.traffic_flags(), "name <> 'engagement'"]
