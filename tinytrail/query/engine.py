@@ -75,14 +75,13 @@ class Engine:
         query = with_visit_hostname_filters(query)
         compiler = Compiler(query, self.dialect)
         compiled = None
+        rng = query.date_range
+        aggregated = self.store.rollup_days(query.site.id, rng.first, rng.last)
         key = compiler.rollup_key()
-        if key is not None:
-            rng = query.date_range
-            aggregated = self.store.rollup_days(query.site.id, rng.first, rng.last)
-            if aggregated:
-                compiled = compiler.compile_rollup(key, aggregated)
+        if key is not None and aggregated:
+            compiled = compiler.compile_rollup(key, aggregated)
         if compiled is None:
-            compiled = compiler.compile()
+            compiled = compiler.compile(aggregated)
         raw = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
         rows = []
         total = None

@@ -249,6 +249,11 @@ class Compiler:
         selects = [f"{self.dim_expr(n, E)} AS d{i}" for i, n in enumerate(dims)]
         selects += [f"{self.event_metric_expr(m)} AS m_{m}" for m in metrics if m in _EVENT_SQL]
         source = EVENTS + (self._goal_join() if goal_dim else "")
+        if goal_dim and self.query.site.goals:
+            # Only events completing some goal reach the join (whose OR of conditions is
+            # evaluated per pair of rows): the scan's filter drops the rest first.
+            goals = (self.filters.goal_predicate(goal) for goal in self.query.site.goals)
+            where.append("(" + " OR ".join(goals) + ")")
         return select(selects, source, where, len(dims))
 
     def engagement_side(self, metric: str, dims: tuple[str, ...]) -> str:
@@ -304,7 +309,9 @@ class Compiler:
 
     # -- assembly ---------------------------------------------------------------------------
 
-    def compile(self) -> Compiled:
+    def compile(self, aggregated: set[date] | None = None) -> Compiled:
+        """The raw-rows statement; `aggregated` (days with rollups) lets side totals such as
+        the conversion rate's denominator come from the rollups."""
         q, plan = self.query, self.plan
         dims = q.dimensions
         ctes: list[tuple[str, str, list[str]]] = []  # (alias, sql, metric columns)
@@ -323,7 +330,7 @@ class Compiler:
         if plan.needs_total:
             ctes.append(("tot", self._total_sql(either_table, q.filters), []))
         if plan.needs_conversion_total:
-            ctes.append(("conv", self._total_sql(E, without_goal_filters(q.filters)), []))
+            ctes.append(("conv", self._conversion_total_sql(aggregated or set()), []))
         if plan.needs_group_total:
             ctes.append(("grp", self._group_total_sql(), []))
 
@@ -394,6 +401,20 @@ class Compiler:
 
     def rollup_key(self) -> RollupKey | None:
         return rollup_key_for(self.query, self.plan.page_as_entry)
+
+    def _conversion_total_sql(self, aggregated: set[date]) -> str:
+        """Visitors of the range under the filters other than goal ones, as `v`: from the
+        daily rollups (plus raw rows of other days) when those filters allow, else raw."""
+        filters = without_goal_filters(self.query.filters)
+        if aggregated:
+            total = self.query.with_(metrics=("visitors",), dimensions=(), filters=filters)
+            key = rollup_key_for(total, page_as_entry=False)
+            if key is not None:
+                parts = parts_sql(self.ctx, key, aggregated, frozenset({"ev_visitors"}))
+                row_filters = tuple(f for f in filters if f != PAGEVIEW_FILTER)
+                where = self.filters.on_rollup_rows(row_filters) or ["TRUE"]
+                return select(["sum(ev_visitors) AS v"], f"({parts}) parts", where)
+        return self._total_sql(E, filters)
 
     def _total_sql(self, side: str, filters: tuple[Node, ...]) -> str:
         visitors = ["count(DISTINCT visitor_id) AS v"]
