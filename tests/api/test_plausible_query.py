@@ -61,6 +61,7 @@ from typing import Any
 import pytest
 
 from tests.support import ADMIN_KEY, CHROME_UA, Server, start_server
+from tinytrail.query.sql import compiler
 
 QUERY = "/api/v2/query"
 DOMAIN = "stats.test"
@@ -398,6 +399,25 @@ def test_conversion_rate_of_goals(data: Data) -> None:
         ]
     )
     assert_sorted_desc(rows, 1)
+
+
+def test_goal_breakdown_is_the_same_stacked_or_joined(
+    data: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Few goals are scanned one by one and stacked, many joined in one scan: same answers.
+    bodies: list[dict[str, Any]] = [
+        {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
+        {"metrics": ["visitors"], "dimensions": ["event:goal", "visit:device"]},
+        {
+            "metrics": ["visitors", "events"],
+            "dimensions": ["event:goal"],
+            "filters": [["is", "visit:source", ["Google"]]],
+        },
+    ]
+    stacked = [unordered(data.rows(**body)) for body in bodies]
+    monkeypatch.setattr(compiler, "MAX_STACKED_GOALS", 0)
+    assert [unordered(data.rows(**body)) for body in bodies] == stacked
+    assert len(stacked[0]) == 3 and stacked[1] and stacked[2]
     # A goal filter: visitors are unique conversions, events total conversions.
     assert data.metrics(
         metrics=["visitors", "events", "conversion_rate"],

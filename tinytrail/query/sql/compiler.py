@@ -31,6 +31,7 @@ from tinytrail.query.sql.rollups import (
 )
 
 E, S = "ev", "se"
+MAX_STACKED_GOALS = 12  # goal breakdowns scan once per goal up to this many goals
 MAX_OFFSET = 2**40  # past any real row count; keeps absurd offsets inside the engine's int range
 LOCATION_COLUMNS = {"country": "''", "region": "''", "city": "0"}
 SCREEN_BUCKETS = ((375, "320-375"), (768, "376-768"), (1024, "769-1024"), (1440, "1025-1440"))
@@ -221,20 +222,32 @@ class Compiler:
         )
         return " AND ".join(self.filters.on_sessions(renamed))
 
-    def _uses_goal_join(self) -> bool:
-        return "event:goal" in self.query.dimensions
+    def _goal_source(self) -> tuple[str, list[str]]:
+        """One row per (event, goal it completes), for the `event:goal` breakdown: the FROM
+        clause, with `__goal.display_name`, and conditions for the WHERE clause.
 
-    def _goal_join(self) -> str:
-        """One row per (event, goal it completes): the `event:goal` breakdown."""
+        With few goals, each goal's events are selected by their own scan and stacked (each
+        scan's filter is pushed into it; an event completing two goals is in both); with
+        many, one scan keeps the events completing any goal and a join pairs them with their
+        goals (its OR of conditions is evaluated per pair of rows, so only those events).
+        """
         p = self.ctx.params
-        rows, conditions = [], []
-        for index, goal in enumerate(self.query.site.goals):
-            rows.append(f"({index}, {p(goal.display_name)})")
-            conditions.append(f"(__goal.idx = {index} AND {self.filters.goal_predicate(goal)})")
-        if not rows:
-            return " JOIN (SELECT 0 AS idx, '' AS display_name WHERE FALSE) __goal ON TRUE"
-        values = ", ".join(rows)
-        return f" JOIN (VALUES {values}) __goal(idx, display_name) ON ({' OR '.join(conditions)})"
+        goals = self.query.site.goals
+        if not goals:
+            return f"{EVENTS} JOIN (SELECT '' AS display_name WHERE FALSE) __goal ON TRUE", []
+        predicates = [self.filters.goal_predicate(goal) for goal in goals]
+        if len(goals) <= MAX_STACKED_GOALS:
+            stacked = " UNION ALL ".join(
+                f"SELECT *, {p(goal.display_name)} AS display_name FROM {EVENTS} WHERE {pred}"
+                for goal, pred in zip(goals, predicates, strict=True)
+            )
+            return f"({stacked}) __goal", []
+        values = ", ".join(f"({i}, {p(goal.display_name)})" for i, goal in enumerate(goals))
+        conditions = " OR ".join(
+            f"(__goal.idx = {i} AND {pred})" for i, pred in enumerate(predicates)
+        )
+        join = f" JOIN (VALUES {values}) __goal(idx, display_name) ON ({conditions})"
+        return EVENTS + join, ["(" + " OR ".join(predicates) + ")"]
 
     def event_side(
         self, metrics: list[str], filters: tuple[Node, ...], dims: tuple[str, ...]
@@ -248,12 +261,10 @@ class Compiler:
         where += self._location_guards(E)
         selects = [f"{self.dim_expr(n, E)} AS d{i}" for i, n in enumerate(dims)]
         selects += [f"{self.event_metric_expr(m)} AS m_{m}" for m in metrics if m in _EVENT_SQL]
-        source = EVENTS + (self._goal_join() if goal_dim else "")
-        if goal_dim and self.query.site.goals:
-            # Only events completing some goal reach the join (whose OR of conditions is
-            # evaluated per pair of rows): the scan's filter drops the rest first.
-            goals = (self.filters.goal_predicate(goal) for goal in self.query.site.goals)
-            where.append("(" + " OR ".join(goals) + ")")
+        source = EVENTS
+        if goal_dim:
+            source, conditions = self._goal_source()
+            where += conditions
         return select(selects, source, where, len(dims))
 
     def engagement_side(self, metric: str, dims: tuple[str, ...]) -> str:
