@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from starlette.requests import Request
+from starlette.responses import Response
 
 from tinytrail.api.http import Incoming, RawHeaders
 from tinytrail.errors import InvalidInput
@@ -24,6 +25,16 @@ def cors_headers(request: Request) -> dict[str, str]:
     headers = {"Vary": "Origin", "Access-Control-Allow-Credentials": "true"}
     headers["Access-Control-Allow-Origin"] = origin or "*"
     return headers
+
+
+def preflight(request: Request, max_age: int | None = None) -> Response:
+    """The answer to a collector's CORS preflight: a JSON POST from any origin."""
+    headers = cors_headers(request)
+    headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    headers["Access-Control-Allow-Headers"] = "Content-Type"
+    if max_age is not None:
+        headers["Access-Control-Max-Age"] = str(max_age)
+    return Response(status_code=204, headers=headers)
 
 
 def cors_raw(incoming: Incoming) -> RawHeaders:

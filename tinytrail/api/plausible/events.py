@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinytrail.api.collecting import accept, cors_headers, cors_raw
+from tinytrail.api.collecting import accept, cors_raw, preflight
 from tinytrail.api.http import JSON, BodyTooLarge, Incoming, Reply, decode_json, incoming_ip, reply
 from tinytrail.ingest.model import ENGAGEMENT, Hit
 from tinytrail.ingest.pipeline import Outcome
@@ -39,10 +39,7 @@ def _errors(field: str, message: str, status: int = 400) -> JSON:
 
 
 async def event_preflight(request: Request) -> Response:
-    headers = cors_headers(request)
-    headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    headers["Access-Control-Allow-Headers"] = "Content-Type"
-    return Response(status_code=204, headers=headers)
+    return preflight(request)
 
 
 async def post_event(request: Request) -> Response:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinytrail.api.collecting import accept, cors_headers, cors_raw, decode_props
+from tinytrail.api.collecting import accept, cors_raw, decode_props, preflight
 from tinytrail.api.http import BodyTooLarge, Incoming, Reply, decode_json, incoming_ip, reply
 from tinytrail.api.tinytrail.envelope import failure, render_error, runtime_of
 from tinytrail.errors import InvalidInput
@@ -25,11 +25,7 @@ ACCEPTED = b'{"status":"accepted"}'
 
 
 async def collect_preflight(request: Request) -> Response:
-    headers = cors_headers(request)
-    headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    headers["Access-Control-Allow-Headers"] = "Content-Type"
-    headers["Access-Control-Max-Age"] = "86400"
-    return Response(status_code=204, headers=headers)
+    return preflight(request, max_age=86400)
 
 
 async def collect(request: Request) -> Response:
