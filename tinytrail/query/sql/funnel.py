@@ -4,7 +4,10 @@ Two shapes share this module:
 
 * `compile_funnel`, TinyTrail's report: each step is a filter on events (a page, an event
   name); a *visit* reaches step k when it has a step-k event later than the moment it reached
-  step k-1. One chained CTE per step keeps that exact.
+  step k-1. One chained CTE per step keeps that exact. Each step's events come from their own
+  scan (one equality each is pushed into the scan; an OR of all steps is not, and costs more
+  than the scans), and the first step's earliest times are only computed for the visits
+  that have a second-step event: the first step is usually the busiest (a home page).
 * `compile_goal_funnel`, Plausible's funnels: each step is a goal; a *visitor* reaches step k
   when some chain of their events completes steps 1..k in time order (equal timestamps
   allowed, other events in between ignored) with the last one at most `window` seconds after
@@ -27,20 +30,27 @@ from tinytrail.query.sql.filters import FilterSQL
 def compile_funnel(query: Query, steps: tuple[Node, ...], dialect: Dialect) -> Compiled:
     ctx = Context(query, dialect)
     filters = FilterSQL(ctx)
-    flags = [filters.on_events((step,))[0] for step in steps]
-    where = [ctx.event_base(), "session_id <> 0", *filters.on_events(query.filters)]
-    where.append("(" + " OR ".join(flags) + ")")
-    columns = ["session_id", "ts", *(f"{flag} AS s{i}" for i, flag in enumerate(flags))]
-    ctes = [f"base AS (SELECT {', '.join(columns)} FROM {EVENTS} WHERE {' AND '.join(where)})"]
-    ctes.append("f0 AS (SELECT session_id, min(ts) AS t FROM base WHERE s0 GROUP BY 1)")
+    where = " AND ".join(
+        [ctx.event_base(), "session_id <> 0", *filters.on_events(query.filters)]
+    )
+    # b<k>: the events of step k; f<k>: per visit, when it reached step k at the earliest.
+    ctes = [
+        f"b{i} AS (SELECT session_id, ts FROM {EVENTS} "
+        f"WHERE {where} AND {filters.on_events((step,))[0]})"
+        for i, step in enumerate(steps)
+    ]
+    first = "SELECT session_id, min(ts) AS t FROM b0"
+    if len(steps) > 1:
+        first += " WHERE session_id IN (SELECT session_id FROM b1)"
+    ctes.append(f"f0 AS ({first} GROUP BY 1)")
     for i in range(1, len(steps)):
         ctes.append(
-            f"f{i} AS (SELECT b.session_id, min(b.ts) AS t FROM base b "
-            f"JOIN f{i - 1} p ON b.session_id = p.session_id AND b.ts > p.t "
-            f"WHERE b.s{i} GROUP BY 1)"
+            f"f{i} AS (SELECT b.session_id, min(b.ts) AS t FROM b{i} b "
+            f"JOIN f{i - 1} p ON b.session_id = p.session_id AND b.ts > p.t GROUP BY 1)"
         )
-    counts = ", ".join(f"(SELECT count(*) FROM f{i}) AS c{i}" for i in range(len(steps)))
-    sql = f"WITH {', '.join(ctes)} SELECT {counts}"
+    counts = ["(SELECT count(DISTINCT session_id) FROM b0) AS c0"]
+    counts += [f"(SELECT count(*) FROM f{i}) AS c{i}" for i in range(1, len(steps))]
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(counts)}"
     return Compiled(sql, ctx.params.values, (), (), None)
 
 
