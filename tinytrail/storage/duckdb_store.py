@@ -47,15 +47,23 @@ def _bind(params: Sequence[Any] | dict[str, Any]) -> list[Any] | dict[str, Any]:
     return params if isinstance(params, dict) else list(params)
 
 
+ALLOCATOR_FLUSH_THRESHOLD = "16MB"
+
+
 class DuckDBStore:
     dialect = "duckdb"
 
-    def __init__(self, path: Path, memory_limit: str = "256MB", threads: int = 2) -> None:
+    def __init__(self, path: Path, memory_limit: str = "192MB", threads: int = 2) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._con = duckdb.connect(
-            str(path), config={"memory_limit": memory_limit, "threads": threads}
-        )
+        config = {
+            "memory_limit": memory_limit,
+            "threads": threads,
+            # DuckDB's allocator keeps freed memory for reuse until this much is held (128 MB
+            # by default): on top of the memory limit, that is the process's largest slack.
+            "allocator_flush_threshold": ALLOCATOR_FLUSH_THRESHOLD,
+        }
+        self._con = duckdb.connect(str(path), config=config)
         self._con.execute(DUCKDB_SCHEMA)
         self._drop_legacy_rollups()
         self._con.execute(DUCKDB_ROLLUP_SCHEMA)
