@@ -137,7 +137,33 @@ def test_sizes_are_always_five_buckets(gc: GoatCounter) -> None:
         ("unknown", 1),
     ]
     detail = gc.get("/stats/sizes/desktop").json()["stats"]
-    assert [(s["name"], s["count"]) for s in detail] == [("1441+", 2)]
+    assert [(s["name"], s["count"]) for s in detail] == [("\u2194\ufe0e 1920px", 2)]
+
+
+def test_sizes_use_goatcounters_width_limits(server: Server) -> None:
+    gc = account(server)[0]
+    widths = ["600", "601,900,2", "1000", "1001", "1921", "1921", "0"]
+    hits = [
+        {"session": f"w{i}", "path": "/", "size": size, "created_at": at(18, 9, i)}
+        for i, size in enumerate(widths)
+    ]
+    assert gc.count(*hits).status_code == 202
+    server.flush()
+    body = gc.get("/stats/sizes").json()
+    assert [(s["id"], s["count"]) for s in body["stats"]] == [
+        ("phone", 1),
+        ("tablet", 2),
+        ("desktop", 1),
+        ("desktophd", 2),
+        ("unknown", 1),
+    ]
+    tablets = gc.get("/stats/sizes/tablet").json()["stats"]
+    assert [(s["name"], s["count"]) for s in tablets] == [
+        ("\u2194\ufe0e 1000px", 1),
+        ("\u2194\ufe0e 601px", 1),
+    ]
+    assert gc.get("/stats/sizes/desktophd").json()["stats"][0]["count"] == 2
+    assert gc.get("/stats/sizes/huge").status_code == 400
 
 
 def test_toprefs_and_details(gc: GoatCounter) -> None:

@@ -52,6 +52,7 @@ for _utm in ("utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_ter
 _add(Dimension("visit:device", "visit", "device", NOT_SET))
 _add(Dimension("visit:screen", "visit", "device", NOT_SET))
 _add(Dimension("visit:screen_bucket", "visit", "screen_width", public=False))
+_add(Dimension("visit:screen_width", "visit", "screen_width", public=False))  # 0: unknown
 for _name in ("browser", "browser_version", "os", "os_version"):
     _add(Dimension(f"visit:{_name}", "visit", _name, NOT_SET))
 _add(Dimension("visit:country", "visit", "country"))

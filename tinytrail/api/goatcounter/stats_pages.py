@@ -2,7 +2,7 @@
 
 Browsers, systems, locations, screen sizes, campaigns and top referrers, with a detail view of
 each, on the shared engine. TinyTrail does not collect languages, so that panel is empty.
-Screen sizes come from the engine's screen-width buckets, folded into GoatCounter's five.
+Screen sizes are GoatCounter's five buckets of the stored screen widths.
 """
 
 from __future__ import annotations
@@ -23,15 +23,9 @@ from tinytrail.query.model import Filter, Node, Or
 PAGES = ("browsers", "systems", "locations", "languages", "sizes", "campaigns", "toprefs")
 DETAIL_PAGES = ("browsers", "systems", "locations", "sizes", "campaigns", "toprefs")
 PARAMS = ("start", "end", "include_paths", "path_by_name", "limit", "offset")
-# GoatCounter's buckets (phone <= 600 px, tablet <= 1000, desktop <= 1920, larger) drawn from
-# the engine's buckets, whose edges differ: 376-768 is counted as phones, 1441+ as desktops.
-SIZE_BUCKETS = {
-    "phone": ("320-375", "376-768"),
-    "tablet": ("769-1024",),
-    "desktop": ("1025-1440", "1441+"),
-    "desktophd": (),
-    "unknown": ("unknown",),
-}
+# GoatCounter's screen-size buckets by their widest width; wider is "desktophd", 0 "unknown".
+SIZE_LIMITS = (("phone", 600), ("tablet", 1000), ("desktop", 1920))
+SIZE_IDS = ("phone", "tablet", "desktop", "desktophd", "unknown")
 UNKNOWN = "(unknown)"
 
 
@@ -63,12 +57,15 @@ async def _simple(
     return [(name, name, n) for name, n in rows]
 
 
-async def _sizes(call: Call, params: sp.StatsParams) -> dict[str, int]:
-    buckets = counts(await sp.run(call, params, ("visit:screen_bucket",)))
-    return {
-        name: sum(buckets.get((label,), 0) for label in labels)
-        for name, labels in SIZE_BUCKETS.items()
-    }
+def size_bucket(width: int) -> str:
+    if width <= 0:
+        return "unknown"
+    return next((name for name, widest in SIZE_LIMITS if width <= widest), "desktophd")
+
+
+async def _widths(call: Call, params: sp.StatsParams) -> dict[int, int]:
+    result = counts(await sp.run(call, params, ("visit:screen_width",)))
+    return {int(str(dims[0])): n for dims, n in result.items()}
 
 
 async def panel(call: Call, page: str) -> dict[str, Any]:
@@ -86,7 +83,9 @@ async def panel(call: Call, page: str) -> dict[str, Any]:
         return _items(sorted(rows, key=lambda r: (-r[2], r[0])), params)
     if page == "sizes":
         # Always the five buckets, whatever limit and offset say (upstream does the same).
-        sizes = await _sizes(call, params)
+        sizes = dict.fromkeys(SIZE_IDS, 0)
+        for width, n in (await _widths(call, params)).items():
+            sizes[size_bucket(width)] += n
         return {
             "stats": [{"id": name, "name": "", "count": n} for name, n in sizes.items()],
             "more": False,
@@ -113,12 +112,15 @@ async def detail(call: Call, page: str, ident: str) -> dict[str, Any]:
         rows = [(str(d[0]), names.region_name(str(d[0])), n) for d, n in result.items()]
         return _items(sorted(rows, key=lambda r: (-r[2], r[0])), params)
     if page == "sizes":
-        labels = SIZE_BUCKETS.get(ident)
-        if labels is None:
-            raise field_errors({"id": [_one_of(tuple(SIZE_BUCKETS))]})
-        buckets = counts(await sp.run(call, params, ("visit:screen_bucket",)))
-        rows = [(label, label, buckets[(label,)]) for label in labels if buckets.get((label,))]
-        return _items(rows, params)
+        if ident not in SIZE_IDS:
+            raise field_errors({"id": [_one_of(SIZE_IDS)]})
+        # Named as upstream names them: "↔︎ 1920px" (the arrow in text presentation).
+        widths = [
+            ("", f"\u2194\ufe0e {width}px", n)
+            for width, n in (await _widths(call, params)).items()
+            if size_bucket(width) == ident
+        ]
+        return _items(sorted(widths, key=lambda row: (-row[2], row[1])), params)
     if page == "campaigns":
         chosen = Filter("is", "visit:utm_campaign", (ident,))
         return _items(await _simple(call, params, "visit:source", chosen), params)
