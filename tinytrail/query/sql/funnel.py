@@ -30,9 +30,7 @@ from tinytrail.query.sql.filters import FilterSQL
 def compile_funnel(query: Query, steps: tuple[Node, ...], dialect: Dialect) -> Compiled:
     ctx = Context(query, dialect)
     filters = FilterSQL(ctx)
-    where = " AND ".join(
-        [ctx.event_base(), "session_id <> 0", *filters.on_events(query.filters)]
-    )
+    where = " AND ".join([ctx.event_base(), "session_id <> 0", *filters.on_events(query.filters)])
     # b<k>: the events of step k; f<k>: per visit, when it reached step k at the earliest.
     ctes = [
         f"b{i} AS (SELECT session_id, ts FROM {EVENTS} "
