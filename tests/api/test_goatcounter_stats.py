@@ -116,7 +116,6 @@ def test_hit_refs(gc: GoatCounter) -> None:
         ("browsers", [("Chrome", "Chrome", 2), ("Firefox", "Firefox", 1)]),
         ("systems", [("Linux", "Linux", 1), ("Windows", "Windows", 2)]),
         ("locations", [("US", "United States", 2), ("NL", "Netherlands", 1)]),
-        ("campaigns", [("spring", "spring", 1)]),
         ("languages", []),
     ],
 )
@@ -178,8 +177,20 @@ def test_toprefs_and_details(gc: GoatCounter) -> None:
     assert [(v["name"], v["count"]) for v in versions] == [("Chrome 120.0", 2)]
     regions = gc.get("/stats/locations/US").json()["stats"]
     assert [(r["id"], r["name"], r["count"]) for r in regions] == [("US-TX", "Texas", 2)]
-    sources = gc.get("/stats/campaigns/spring").json()["stats"]
+
+
+def test_campaigns_have_stable_numeric_ids(gc: GoatCounter) -> None:
+    [campaign] = gc.get("/stats/campaigns").json()["stats"]
+    assert (campaign["name"], campaign["count"]) == ("spring", 1)
+    assert campaign["id"].isdigit()
+    assert gc.get("/stats/campaigns").json()["stats"][0]["id"] == campaign["id"]
+    sources = gc.get(f"/stats/campaigns/{campaign['id']}").json()["stats"]
     assert [(s["name"], s["count"]) for s in sources] == [("mail", 1)]
+    assert gc.get("/stats/campaigns/999999").json()["stats"] == []
+    assert gc.get("/stats/campaigns/99999999999999999999").json()["stats"] == []
+    refused = gc.get("/stats/campaigns/spring")
+    assert refused.status_code == 400
+    assert refused.json() == {"errors": {"id": ["must be a number"]}}
 
 
 def test_pagination_of_panels(gc: GoatCounter) -> None:

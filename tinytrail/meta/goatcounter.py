@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tinytrail.meta.models import (
+    GoatCounterCampaign,
     GoatCounterExport,
     GoatCounterPath,
     GoatCounterSite,
@@ -140,6 +141,46 @@ class GoatCounterRepo:
                 s.add(_new_path(site_id, event, path, title))
         except IntegrityError:
             pass
+
+    # -- campaigns --------------------------------------------------------------------------
+
+    def ensure_campaigns(self, site_id: int, names: Iterable[str]) -> dict[str, int]:
+        """Ids for these campaign names, allocating ids for the ones seen for the first time."""
+        wanted = set(names)
+        known = self._campaign_ids(site_id, wanted)
+        for name in sorted(wanted - set(known)):
+            try:
+                with self._sessions.begin() as s:
+                    s.add(
+                        GoatCounterCampaign(
+                            site_id=site_id, name=name, name_digest=path_digest(name)
+                        )
+                    )
+            except IntegrityError:  # a concurrent request added it
+                pass
+        return known if len(known) == len(wanted) else self._campaign_ids(site_id, wanted)
+
+    def _campaign_ids(self, site_id: int, names: set[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        digests = sorted({path_digest(name) for name in names})
+        with self._sessions() as s:
+            for chunk in _chunks(digests, 500):
+                rows = s.execute(
+                    select(GoatCounterCampaign.id, GoatCounterCampaign.name).where(
+                        GoatCounterCampaign.site_id == site_id,
+                        GoatCounterCampaign.name_digest.in_(chunk),
+                    )
+                )
+                found.update({name: ident for ident, name in rows if name in names})
+        return found
+
+    def campaign_name(self, site_id: int, campaign_id: int) -> str | None:
+        with self._sessions() as s:
+            return s.execute(
+                select(GoatCounterCampaign.name).where(
+                    GoatCounterCampaign.site_id == site_id, GoatCounterCampaign.id == campaign_id
+                )
+            ).scalar()
 
     def paths_after(self, site_id: int, after: int, limit: int) -> list[GoatCounterPath]:
         with self._sessions() as s:

@@ -249,6 +249,21 @@ def path_digest(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class GoatCounterCampaign(Base):
+    """A campaign name (utm_campaign) with the integer id GoatCounter's stats API uses for it."""
+
+    __tablename__ = "goatcounter_campaigns"
+    __table_args__ = (
+        UniqueConstraint("site_id", "name_digest", name="uq_goatcounter_campaigns_site_digest"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Int32, primary_key=True, autoincrement=True)
+    site_id: Mapped[int] = _site_fk()
+    name: Mapped[str] = mapped_column(Text(2048))
+    name_digest: Mapped[str] = mapped_column(Text(64))  # path_digest(name), unique per site
+
+
 class GoatCounterExport(Base):
     """One CSV export job; the file lives under `data_dir/exports/` for 24 hours."""
 

@@ -7,6 +7,7 @@ Screen sizes are GoatCounter's five buckets of the stored screen widths.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
@@ -75,8 +76,14 @@ async def panel(call: Call, page: str) -> dict[str, Any]:
     if page == "systems":
         return _items(await _simple(call, params, "visit:os"), params)
     if page == "campaigns":
-        campaigns = await _simple(call, params, "visit:utm_campaign")
-        return _items([row for row in campaigns if row[0] != UNKNOWN], params)
+        campaigns = [
+            row for row in await _simple(call, params, "visit:utm_campaign") if row[0] != UNKNOWN
+        ]
+        repo = call.runtime.goatcounter.repo
+        ids = await asyncio.to_thread(
+            repo.ensure_campaigns, call.site().id, [name for name, _, _ in campaigns]
+        )
+        return _items([(str(ids[name]), name, n) for name, _, n in campaigns], params)
     if page == "locations":
         result = counts(await sp.run(call, params, ("visit:country",)))
         rows = [(str(d[0]), names.country_name(str(d[0])), n) for d, n in result.items()]
@@ -122,7 +129,16 @@ async def detail(call: Call, page: str, ident: str) -> dict[str, Any]:
         ]
         return _items(sorted(widths, key=lambda row: (-row[2], row[1])), params)
     if page == "campaigns":
-        chosen = Filter("is", "visit:utm_campaign", (ident,))
+        if not ident.isascii() or not ident.isdigit():
+            raise field_errors({"id": ["must be a number"]})
+        repo = call.runtime.goatcounter.repo
+        number = int(ident)
+        name = None
+        if number < 2**31:  # ids are 32-bit
+            name = await asyncio.to_thread(repo.campaign_name, call.site().id, number)
+        if name is None:
+            return _items([], params)
+        chosen = Filter("is", "visit:utm_campaign", (name,))
         return _items(await _simple(call, params, "visit:source", chosen), params)
     # toprefs: the pages a referrer sent visitors to
     source = Or(
