@@ -56,7 +56,7 @@ class DuckDBStore:
     def __init__(self, path: Path, memory_limit: str = "192MB", threads: int = 2) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        config = {
+        config: dict[str, str | bool | int | float | list[str]] = {
             "memory_limit": memory_limit,
             "threads": threads,
             # DuckDB's allocator keeps freed memory for reuse until this much is held (128 MB
