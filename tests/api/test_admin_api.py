@@ -527,6 +527,30 @@ def test_admin_sees_all_websites_and_user_only_own_account(server: Server) -> No
         assert_website(site)
 
 
+def test_website_changes_and_deletion_apply_to_the_next_report_at_once(server: Server) -> None:
+    """Reports look sites up through a short-lived cache: a change must never wait for it."""
+    key_a, site_a = server.tenant("fresh-a.example")
+    key_b, _ = server.tenant("fresh-b.example")
+    report = f"/api/v1/reports/realtime?website_id={site_a['id']}"
+    for _ in range(2):  # the second answer comes from the cache
+        assert server.client.get(report, headers=auth(key_a)).status_code == 200
+    # Cached for its owner, still another account's site for everyone else.
+    assert server.client.get(report, headers=auth(key_b)).status_code == 404
+
+    def today() -> str:
+        summary = f"/api/v1/reports/summary?website_id={site_a['id']}&period=today"
+        return str(data_of(server.client.get(summary, headers=auth(key_a)))["period"]["start"])
+
+    assert today() == "2026-03-18"  # 12:00 UTC on the test clock, cached now
+    path = f"/api/v1/websites/{site_a['id']}"
+    body = {"timezone": "Pacific/Kiritimati"}  # UTC+14: already the next day there
+    data_of(server.client.patch(path, json=body, headers=auth(key_a)))
+    assert today() == "2026-03-19"
+
+    data_of(server.client.delete(path, headers=auth(key_a)))
+    assert server.client.get(report, headers=auth(key_a)).status_code == 404
+
+
 # -- websites: create ---------------------------------------------------------------------------
 
 

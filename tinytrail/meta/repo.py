@@ -6,6 +6,8 @@ Every function opens its own short transaction. The returned ORM objects are det
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,10 +77,22 @@ def principal_of(row: Row[str, list[str] | None, str, str, str] | None) -> Princ
     )
 
 
+# Sites looked up by UUID (every TinyTrail report request does) are kept this long. Changes
+# made through this process clear the cache at once; this bounds how long a change made by
+# another process (a second server on the same PostgreSQL, the CLI) can go unseen.
+SITE_CACHE_SECONDS = 2.0
+SITE_CACHE_SIZE = 10_000
+
+
 class MetaRepo:
     def __init__(self, sessions: sessionmaker[Session], vault: keys.KeyVault) -> None:
         self._sessions = sessions
         self._vault = vault
+        # UUID -> (site, expiry); a lookup costs about a millisecond of the event loop's time,
+        # as much as a small report's query.
+        self._site_cache: dict[str, tuple[Site, float]] = {}
+        self._site_cache_lock = threading.Lock()
+        self._site_generation = 0  # bumped by every change: a lookup that raced one is not kept
         # Called with the site's integer id after a site (or its account) is deleted, so the
         # event store and caches can drop what hangs off it.
         self.on_sites_deleted: list[Callable[[list[int]], None]] = []
@@ -241,8 +255,21 @@ class MetaRepo:
             return list(s.scalars(query))
 
     def get_site_by_uuid(self, site_uuid: str) -> Site | None:
+        """The site, detached; cached briefly (see SITE_CACHE_SECONDS). Never mutate it."""
+        now = time.monotonic()
+        found = self._site_cache.get(site_uuid)
+        if found is not None and found[1] > now:
+            return found[0]
+        generation = self._site_generation
         with self._sessions() as s:
-            return s.scalar(select(Site).where(Site.uuid == site_uuid))
+            site = s.scalar(select(Site).where(Site.uuid == site_uuid))
+        if site is not None:  # unknown UUIDs are not cached: a site may be created any time
+            with self._site_cache_lock:
+                if generation == self._site_generation:
+                    if len(self._site_cache) >= SITE_CACHE_SIZE:
+                        self._site_cache = {}
+                    self._site_cache[site_uuid] = (site, now + SITE_CACHE_SECONDS)
+        return site
 
     def get_site_by_domain(self, domain: str) -> Site | None:
         with self._sessions() as s:
@@ -308,6 +335,9 @@ class MetaRepo:
         self._sites_changed()
 
     def _sites_changed(self) -> None:
+        with self._site_cache_lock:
+            self._site_generation += 1
+            self._site_cache = {}
         for hook in self.on_sites_changed:
             hook()
 
