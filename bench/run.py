@@ -553,7 +553,15 @@ class Run:
             "figures from one run are indicative, compare them within the run.",
             "The load generator runs on the same 2 cores as the server and competes with it for "
             "CPU, so ingestion figures are a lower bound for a server given the whole machine; "
-            "the empty-handler ceiling is measured the same way.",
+            "the empty-handler ceiling is measured the same way. The open-loop generator used "
+            "for the latency figures (bench.loadgen) takes ~0.3 core at 5,000 req/s; until "
+            "2026-11-22 it busy-waited and took a whole core, which inflated earlier p99s.",
+            "What limits p99 latency at 5,000 events/s: about every 10 s a flush commit makes "
+            "DuckDB checkpoint (~0.5 s of CPU per 50,000 events, compressing them) and fsync "
+            "its file; the log's own fsyncs wait behind that for 50-150 ms and requests "
+            "queue. Medians stay at 2-5 ms. Lowering the flusher thread's CPU priority made it "
+            "worse (it holds the GIL while it builds Arrow batches); more frequent, smaller "
+            "checkpoints did not help either.",
             "TinyTrail answers unfiltered reports from its daily rollups (built at ingestion "
             "time by the nightly job); the references compute from raw events and visits.",
             "ClickHouse tables mirror Plausible's layout (MergeTree ordered by site and day, "
@@ -585,8 +593,10 @@ class Run:
             "caps the event store's buffers, and its allocator returns freed memory above "
             "16 MB instead of 128 MB; the Python side (libraries, UA and bot patterns, GeoIP, "
             "the visit book) is ~200 MB idle, and query work and ingestion add ~100 MB more "
-            "outside the limit. Big all-time breakdowns spill to disk instead of growing the "
-            "process. With 256MB the peak was ~570 MB; the funnel report, the one that was "
+            "outside the limit. pyarrow no longer imports pandas (installed next to the test "
+            "and bench extras) to check our batches: ~50 MB less from the first flush on. "
+            "Big all-time breakdowns spill to disk instead of growing the process. With "
+            "256MB the peak was ~570 MB; the funnel report, the one that was "
             "slower under 192MB, no longer is since its steps are scanned separately.",
         ]
         ok = sum(1 for q in self.report.queries if q.verdicts()[0] == PASS)
