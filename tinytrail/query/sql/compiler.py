@@ -375,7 +375,7 @@ class Compiler:
         q = self.query
         side = "ev" if self.plan.either_side == E else "se"
         dims = q.dimensions
-        wanted = _components_for(q.metrics, side)
+        wanted = frozenset(c.format(side=side) for m in q.metrics for c in _ROLLUP_SUMS[m][1])
         ctes = [f"parts AS ({parts_sql(self.ctx, key, aggregated, wanted)})"]
         row_filters = tuple(f for f in q.filters if f != PAGEVIEW_FILTER)
         where = [*self.filters.on_rollup_rows(row_filters), *self._location_guards(E)]
@@ -384,16 +384,7 @@ class Compiler:
             f" AS d{i}"
             for i, name in enumerate(dims)
         ]
-        sums = {
-            "visitors": f"sum({side}_visitors)",
-            "visits": f"sum({side}_visits)",
-            "pageviews": "sum(pageviews)",
-            "events": "sum(events)",
-            "unique_pageviews": "sum(unique_pageviews)",
-            "bounce_rate": "100.0 * sum(bounces) / nullif(sum(se_visits), 0)",
-            "visit_duration": "sum(duration_sum) / nullif(sum(se_visits), 0)",
-            "views_per_visit": "sum(session_pageviews) / nullif(sum(se_visits), 0)",
-        }
+        sums = {m: expr.format(side=side) for m, (expr, _) in _ROLLUP_SUMS.items()}
         if "percentage" in q.metrics:
             totals = frozenset({f"{side}_visitors"})
             ctes.append(f"totals AS ({parts_sql(self.ctx, KEYS[0], aggregated, totals)})")
@@ -515,17 +506,27 @@ class Compiler:
         return ", ".join(parts)
 
 
-def _components_for(metrics: tuple[str, ...], side: str) -> frozenset[str]:
-    """The rollup components `compile_rollup` sums for these metrics (see its `sums`)."""
-    needs = {
-        "visitors": (f"{side}_visitors",),
-        "visits": (f"{side}_visits",),
-        "percentage": (f"{side}_visitors",),
-        "bounce_rate": ("bounces", "se_visits"),
-        "visit_duration": ("duration_sum", "se_visits"),
-        "views_per_visit": ("session_pageviews", "se_visits"),
-    }
-    return frozenset(c for m in metrics for c in needs.get(m, (m,)))
+# How each metric sums from rollup components: its SQL (`{side}` is "ev" or "se", the side
+# the query counts visitors on) and the components it reads, which are all a rollup query
+# computes from raw rows of days without rollups. `percentage` divides by a total that
+# `compile_rollup` adds.
+_ROLLUP_SUMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "visitors": ("sum({side}_visitors)", ("{side}_visitors",)),
+    "visits": ("sum({side}_visits)", ("{side}_visits",)),
+    "pageviews": ("sum(pageviews)", ("pageviews",)),
+    "events": ("sum(events)", ("events",)),
+    "unique_pageviews": ("sum(unique_pageviews)", ("unique_pageviews",)),
+    "bounce_rate": ("100.0 * sum(bounces) / nullif(sum(se_visits), 0)", ("bounces", "se_visits")),
+    "visit_duration": (
+        "sum(duration_sum) / nullif(sum(se_visits), 0)",
+        ("duration_sum", "se_visits"),
+    ),
+    "views_per_visit": (
+        "sum(session_pageviews) / nullif(sum(se_visits), 0)",
+        ("session_pageviews", "se_visits"),
+    ),
+    "percentage": ("", ("{side}_visitors",)),
+}
 
 
 _EVENT_SQL = {
