@@ -148,19 +148,24 @@ class GoatCounterRepo:
         """Ids for these campaign names, allocating ids for the ones seen for the first time."""
         wanted = set(names)
         known = self._campaign_ids(site_id, wanted)
-        for name in sorted(wanted - set(known)):
-            try:
-                with self._sessions.begin() as s:
-                    s.add(
-                        GoatCounterCampaign(
-                            site_id=site_id, name=name, name_digest=path_digest(name)
-                        )
-                    )
-            except IntegrityError:  # a concurrent request added it
-                pass
-        return known if len(known) == len(wanted) else self._campaign_ids(site_id, wanted)
+        missing = sorted(wanted - set(known))
+        if not missing:
+            return known
+        try:
+            with self._sessions.begin() as s:
+                s.add_all(_new_campaign(site_id, name) for name in missing)
+        except IntegrityError:  # a concurrent request added some of them: one by one
+            for name in missing:
+                try:
+                    with self._sessions.begin() as s:
+                        s.add(_new_campaign(site_id, name))
+                except IntegrityError:
+                    pass
+        return self._campaign_ids(site_id, wanted)
 
     def _campaign_ids(self, site_id: int, names: set[str]) -> dict[str, int]:
+        if not names:
+            return {}
         found: dict[str, int] = {}
         digests = sorted({path_digest(name) for name in names})
         with self._sessions() as s:
@@ -277,6 +282,10 @@ def _new_path(site_id: int, event: bool, path: str, title: str) -> GoatCounterPa
     return GoatCounterPath(
         site_id=site_id, path=path, path_digest=path_digest(path), event=event, title=title
     )
+
+
+def _new_campaign(site_id: int, name: str) -> GoatCounterCampaign:
+    return GoatCounterCampaign(site_id=site_id, name=name, name_digest=path_digest(name))
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
