@@ -344,7 +344,19 @@ V2_REQUESTS: list[dict[str, Any]] = [
     {"metrics": ["visits"], "dimensions": ["visit:entry_page"]},
     {"metrics": ["visits", "pageviews", "bounce_rate"], "dimensions": ["time:day"]},
     {"metrics": ["events"], "dimensions": ["event:name"]},
-    # Goal conversions: the denominator comes from the rollups, the goals from raw events.
+    # Goal conversions: plain page and event goals are rollup rows too, and so is the
+    # denominator; with other filters the goals come from raw events.
+    {
+        "metrics": ["visitors", "visits", "pageviews"],
+        "dimensions": ["event:goal"],
+        "order_by": [["visits", "asc"]],
+        "include": {"total_rows": True},
+    },
+    {
+        "metrics": ["events", "conversion_rate"],
+        "dimensions": ["event:goal"],
+        "pagination": {"limit": 1, "offset": 1},
+    },
     {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]},
     {
         "metrics": ["visitors", "conversion_rate"],

@@ -80,6 +80,8 @@ class Engine:
         key = compiler.rollup_key()
         if key is not None and aggregated:
             compiled = compiler.compile_rollup(key, aggregated)
+        if compiled is None and aggregated:
+            compiled = compiler.compile_goal_rollup(aggregated)
         if compiled is None:
             compiled = compiler.compile(aggregated)
         raw = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)

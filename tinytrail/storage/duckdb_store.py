@@ -24,6 +24,7 @@ from tinytrail.storage.schema import (
     DUCKDB_ROLLUP_SCHEMA,
     DUCKDB_SCHEMA,
     LEGACY_ROLLUP_TABLE,
+    ROLLUP_LAYOUT,
     ROLLUP_TABLES,
 )
 from tinytrail.storage.watchdog import Watchdog
@@ -65,7 +66,7 @@ class DuckDBStore:
         }
         self._con = duckdb.connect(str(path), config=config)
         self._con.execute(DUCKDB_SCHEMA)
-        self._drop_legacy_rollups()
+        self._check_rollup_layout()
         self._con.execute(DUCKDB_ROLLUP_SCHEMA)
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -75,16 +76,43 @@ class DuckDBStore:
         # to `rollup_days` (all of them go through this object, under the write lock).
         self._built: dict[int, set[date]] = {}
 
-    def _drop_legacy_rollups(self) -> None:
-        """Rollups in the old single table are dropped; the nightly job rebuilds the days."""
-        found = self._con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
-            [LEGACY_ROLLUP_TABLE],
+    def _check_rollup_layout(self) -> None:
+        """Rollups built under another layout (keys or components since added or removed)
+        are dropped, and their days are built again by the nightly job (or the admin
+        endpoint): a day missing a new key's rows would answer from an empty table."""
+        con = self._con
+        stored = con.execute(
+            "SELECT value FROM ingest_state WHERE name = 'rollup_layout'"
         ).fetchall()
-        if found[0][0]:
-            log.info("dropping rollups in the old layout; the nightly job rebuilds them")
-            self._con.execute(f"DROP TABLE {LEGACY_ROLLUP_TABLE}")
-            self._con.execute("DELETE FROM rollup_days")
+        if stored and stored[0][0] == ROLLUP_LAYOUT:
+            return
+        existing = {
+            row[0]
+            for row in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE NOT temporary"
+            ).fetchall()
+        }
+        obsolete = [
+            t
+            for t in existing
+            if (t == LEGACY_ROLLUP_TABLE or t.startswith("rollup_"))
+            and t != "rollup_days"
+            and t not in ROLLUP_TABLES
+        ]
+        built = con.execute("SELECT count(*) FROM rollup_days").fetchall()[0][0]
+        if built or obsolete:
+            log.info("rollups were built under another layout; the nightly job rebuilds them")
+        con.execute("BEGIN")
+        for table in obsolete:
+            con.execute(f"DROP TABLE {table}")
+        for table in ROLLUP_TABLES:
+            if table in existing:
+                con.execute(f"DELETE FROM {table}")
+        con.execute("DELETE FROM rollup_days")
+        con.execute(
+            "INSERT OR REPLACE INTO ingest_state VALUES ('rollup_layout', ?)", [ROLLUP_LAYOUT]
+        )
+        con.execute("COMMIT")
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ and strings are left to DuckDB's dictionary and FSST compression.
 
 from __future__ import annotations
 
-from tinytrail.query.sql.rollups import COMPONENTS, KEYS
+import zlib
+
+from tinytrail.query.sql.rollups import COMPONENTS, KEYS, layout_signature
 
 _VISIT_ATTRIBUTE_COLUMNS = """
     is_bot BOOLEAN NOT NULL,
@@ -88,6 +90,8 @@ CREATE TABLE IF NOT EXISTS ingest_state (
 # in their stored types. `rollup_days` lists the site-days that are built.
 _KEY_COLUMN_TYPES = {"city": "UINTEGER", "screen_width": "USMALLINT"}
 ROLLUP_TABLES = tuple(key.table for key in KEYS)
+# Stored in `ingest_state` as 'rollup_layout'; rollups of another layout are rebuilt.
+ROLLUP_LAYOUT = zlib.crc32(layout_signature().encode())
 # The single table of earlier versions (key name and text values); dropped on open, and the
 # days it covered are rebuilt by the nightly job.
 LEGACY_ROLLUP_TABLE = "rollups"

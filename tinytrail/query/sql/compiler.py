@@ -26,6 +26,8 @@ from tinytrail.query.sql.rollups import (
     KEYS,
     PAGEVIEW_FILTER,
     RollupKey,
+    covers_whole_days,
+    goal_rollup_rows,
     parts_sql,
     rollup_key_for,
 )
@@ -401,6 +403,70 @@ class Compiler:
             sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
         return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
 
+    def compile_goal_rollup(self, aggregated: set[date]) -> Compiled | None:
+        """The goal conversions breakdown from rollup rows, when every goal's events are one
+        rollup row per day (a plain page or event name), or None.
+
+        Each goal sums its own rows (a page goal's pathname among pageviews, an event goal's
+        name), so the answer is the raw breakdown's: the same events, counted the same way.
+        """
+        q = self.query
+        goals = q.site.goals
+        if (
+            q.dimensions != ("event:goal",)
+            or q.filters
+            or q.include_bots
+            or not aggregated
+            or not goals
+            or not set(q.metrics) <= _GOAL_ROLLUP_METRICS
+            or len({goal.display_name for goal in goals}) != len(goals)
+            or not covers_whole_days(q)
+        ):
+            return None
+        sources = [goal_rollup_rows(goal) for goal in goals]
+        if any(source is None for source in sources):
+            return None
+        p = self.ctx.params
+        counts = [m for m in q.metrics if m in _ROLLUP_SUMS]
+        wanted = {"ev_visitors", "events"}
+        wanted |= {c.format(side="ev") for m in counts for c in _ROLLUP_SUMS[m][1]}
+        keys: list[RollupKey] = []
+        rows = []
+        for goal, source in zip(goals, sources, strict=True):
+            assert source is not None
+            key, column, value = source
+            if key not in keys:
+                keys.append(key)
+            sums = [f"{_ROLLUP_SUMS[m][0].format(side='ev')} AS m_{m}" for m in counts]
+            sums += ["sum(ev_visitors) AS __visitors", "sum(events) AS __events"]
+            rows.append(
+                f"SELECT {p(goal.display_name)} AS d0, {', '.join(sums)} "
+                f"FROM k{keys.index(key)} WHERE {column} = {p(value)}"
+            )
+        ctes = [
+            f"k{i} AS ({parts_sql(self.ctx, key, aggregated, frozenset(wanted))})"
+            for i, key in enumerate(keys)
+        ]
+        ctes.append(f"goals AS ({' UNION ALL '.join(rows)})")
+        columns = ["d0", *(f"m_{m}" for m in counts)]
+        source_sql = "goals"
+        if "conversion_rate" in q.metrics:
+            ctes.append(f"conv AS ({self._conversion_total_sql(aggregated)})")
+            columns.append(
+                "coalesce(100.0 * __visitors / nullif(conv.v, 0), 0) AS m_conversion_rate"
+            )
+            source_sql += " CROSS JOIN conv"
+        if q.total_rows:
+            columns.append("count(*) OVER () AS __total")
+        # A goal without events in the range has no row, as in the raw breakdown.
+        sql = f"WITH {', '.join(ctes)} " + select(columns, source_sql, ["__events > 0"])
+        sql += " ORDER BY " + self._order_by()
+        if q.limit is not None:
+            sql += f" LIMIT {int(q.limit)}"
+        if q.offset:
+            sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
+        return Compiled(sql, self.ctx.params.values, q.dimensions, q.metrics, self.unit)
+
     def rollup_key(self) -> RollupKey | None:
         return rollup_key_for(self.query, self.plan.page_as_entry)
 
@@ -528,6 +594,11 @@ _ROLLUP_SUMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "percentage": ("", ("{side}_visitors",)),
 }
 
+
+# What the goal conversions breakdown can take from rollup rows (see compile_goal_rollup).
+_GOAL_ROLLUP_METRICS = frozenset(
+    {"visitors", "visits", "pageviews", "events", "unique_pageviews", "conversion_rate"}
+)
 
 _EVENT_SQL = {
     "visitors",

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from tinytrail.query import registry
-from tinytrail.query.model import Filter, Node, Query
+from tinytrail.query.model import Filter, Goal, Node, Query
 from tinytrail.query.periods import from_dates
 from tinytrail.query.sql.aggregates import event_metric_sql
 from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
@@ -99,9 +99,43 @@ KEYS: tuple[RollupKey, ...] = (
     RollupKey(("exit_page",), events=False),
     RollupKey(("name",), sessions=False),
     RollupKey(("pathname",), sessions=False),
+    RollupKey(("pathname",), sessions=False, pageviews_only=True),
     RollupKey(("pathname", "content_group"), sessions=False, pageviews_only=True),
 )
 _BY_NAME = {key.name: key for key in KEYS}
+NAME_KEY = _BY_NAME["name"]
+PAGE_GOAL_KEY = _BY_NAME["pathname|pageviews"]
+
+
+def layout_signature() -> str:
+    """Names the rollup layout (keys and components): stored rollups built under another
+    layout lack rows of keys added since, so the store drops them for a rebuild."""
+    return ";".join([",".join(COMPONENTS), *(key.name for key in KEYS)])
+
+
+def goal_rollup_rows(goal: Goal) -> tuple[RollupKey, str, str] | None:
+    """The rollup key, column and value whose rows count exactly the goal's events, or None.
+
+    A page goal without wildcards is the pageviews of one pathname; a custom event goal is
+    the events of one name. Scroll-depth goals (engagement events, which rollups leave out),
+    wildcards and custom-property conditions need raw events.
+    """
+    if goal.scroll_threshold >= 0 or goal.custom_props:
+        return None
+    if goal.page_path:
+        if "*" in goal.page_path or "|" in goal.page_path:
+            return None
+        return PAGE_GOAL_KEY, "pathname", goal.page_path
+    if goal.event_name and goal.event_name != "engagement":
+        return NAME_KEY, "name", goal.event_name
+    return None
+
+
+def covers_whole_days(query: Query) -> bool:
+    """Rollups hold whole local days: instants (realtime, 24h, datetime pairs) need raw rows."""
+    rng = query.date_range
+    whole_days = from_dates(rng.first, rng.last, rng.timezone)
+    return (whole_days.start, whole_days.end) == (rng.start, rng.end)
 
 
 def _dimension_columns(dimensions: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -143,10 +177,8 @@ def rollup_key_for(query: Query, page_as_entry: bool) -> RollupKey | None:
     columns = _dimension_columns(query.dimensions)
     if columns is None:
         return None
-    rng = query.date_range
-    whole_days = from_dates(rng.first, rng.last, rng.timezone)
-    if (whole_days.start, whole_days.end) != (rng.start, rng.end):
-        return None  # instants (realtime, 24h, datetime pairs) are not whole days
+    if not covers_whole_days(query):
+        return None
     filters = list(query.filters)
     pageviews_only = PAGEVIEW_FILTER in filters
     if pageviews_only:
