@@ -221,6 +221,45 @@ def test_a_size_beyond_int32_is_an_error_of_that_hit(gc: GoatCounter) -> None:
     assert response.json() == {"errors": {"0": "screen size 2.14748e+09 is out of range of int32"}}
 
 
+def test_a_body_less_post_with_an_undecodable_content_type_is_415(
+    server: Server, gc: GoatCounter
+) -> None:
+    headers = gc.headers(**{"Content-Type": "text/plain"})
+    response = server.client.post("/api/v0/count", headers=headers)
+    assert response.status_code == 415
+    assert response.content == b""
+    form = gc.headers(**{"Content-Type": "application/x-www-form-urlencoded"})
+    response = server.client.post("/api/v0/count", headers=form)
+    assert (response.status_code, response.json()) == (400, {"error": "no hits"})
+
+
+def test_a_null_event_flag_is_reported_as_json(server: Server, gc: GoatCounter) -> None:
+    response = gc.count(hit("/", event=None))
+    assert response.status_code == 400
+    assert response.json()["error"].endswith("invalid value for hits.event: null")
+
+
+def test_favicons_and_html_paths_are_answered_but_not_stored(
+    server: Server, gc: GoatCounter
+) -> None:
+    response = gc.count(
+        hit("/favicon.ico"), hit("/<html><body>"), hit("/servlet/redirect.srv/x"), hit("/kept")
+    )
+    assert response.status_code == 202
+    assert [e["pathname"] for e in server.events()] == ["/kept"]
+
+
+def test_bots_get_no_path_ids(server: Server, gc: GoatCounter) -> None:
+    gc.count(
+        hit("/by-bot", bot=1, title="Bot", ip="192.0.2.1"),
+        hit("/by-curl", user_agent="curl/8.5.0", title="Curl", ip="192.0.2.2"),
+        hit("/by-human", title="Human", ip="192.0.2.3"),
+    )
+    server.flush()
+    paths = [p["path"] for p in gc.get("/paths").json()["paths"]]
+    assert paths == ["/by-human"]
+
+
 def test_bot_hints_and_bot_user_agents(server: Server, gc: GoatCounter) -> None:
     # Distinct visitors: a visit's first event decides its attributes, bot flag included.
     gc.count(

@@ -113,6 +113,18 @@ def test_exports_of_other_accounts_and_unknown_ids(server: Server) -> None:
     assert gc.get("/export/abc").json() == {"errors": {"id": ["must be a number"]}}
 
 
+def test_an_export_belongs_to_its_site(server: Server) -> None:
+    gc, _ = account(server)
+    created = gc.send("PUT", "/sites", {"cname": "stats.second.org"})
+    assert created.status_code == 200, created.text
+    first = export(server, gc)
+    second = GoatCounter(server, gc.key, host="stats.second.org")
+    for path in (f"/export/{first['id']}", f"/export/{first['id']}/download"):
+        response = second.get(path)
+        assert (response.status_code, response.json()) == (404, {"error": "not found"})
+    assert gc.get(f"/export/{first['id']}").status_code == 200
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -179,6 +179,17 @@ def test_toprefs_and_details(gc: GoatCounter) -> None:
     assert [(r["id"], r["name"], r["count"]) for r in regions] == [("US-TX", "Texas", 2)]
 
 
+def test_referrer_ids_with_slashes_have_details(server: Server, gc: GoatCounter) -> None:
+    visitor = {"session": "s9", "user_agent": CHROME_UA, "created_at": at(17, 11)}
+    gc.count({**visitor, "path": "/linked", "ref": "https://example.org/links/"})
+    server.flush()
+    refs = {r["name"]: r["id"] for r in gc.get("/stats/toprefs").json()["stats"]}
+    assert refs["example.org/links"] == "example.org/links"
+    for path in ("/stats/toprefs/example.org/links", "/stats/toprefs/example.org%2Flinks"):
+        pages = gc.get(path).json()["stats"]
+        assert [(p["name"], p["count"]) for p in pages] == [("/linked", 1)]
+
+
 def test_campaigns_have_stable_numeric_ids(gc: GoatCounter) -> None:
     [campaign] = gc.get("/stats/campaigns").json()["stats"]
     assert (campaign["name"], campaign["count"]) == ("spring", 1)
@@ -227,6 +238,12 @@ def test_include_paths_filters_panels(gc: GoatCounter) -> None:
             {"include_paths": "1,x"},
             400,
             {"error": "invalid number in include_paths: x"},
+        ),
+        (
+            "/stats/hits",
+            {"exclude_paths": "abc"},
+            400,
+            {"error": "invalid number in exclude_paths: abc"},
         ),
         ("/stats/hits", {"limit": "many"}, 400, None),
         ("/stats/hits", {"group": "year"}, 400, None),

@@ -61,6 +61,11 @@ def test_paths_and_events(
     assert (event["name"], event["pathname"]) == (name, pathname)
 
 
+def test_favicons_are_answered_but_not_stored(server: Server, site: dict[str, Any]) -> None:
+    assert beacon(server, p="/favicon.ico").status_code == 200
+    assert server.events() == []
+
+
 def test_post_with_an_empty_body_like_send_beacon(server: Server, site: dict[str, Any]) -> None:
     assert beacon(server, "POST", p="/beacon").status_code == 200
     assert server.events()[0]["pathname"] == "/beacon"

@@ -109,6 +109,12 @@ def parse_size(text: str) -> float:
     return numbers[0] if numbers else 0.0
 
 
+def dropped_when_stored(path: str) -> bool:
+    """Hits upstream drops when it stores them (reference 3.3), after answering as if counted:
+    browsers' favicon requests, HTML pasted into a path, one crawler's redirect URLs."""
+    return path == "/favicon.ico" or "<html>" in path or path.startswith("/servlet/redirect.srv/")
+
+
 def screen_width(width: float) -> int:
     """Only the width is kept; a negative or fractional one is cut to a whole pixel count."""
     return max(0, int(width))

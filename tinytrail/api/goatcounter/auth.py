@@ -153,6 +153,10 @@ def _limit(request: Request, runtime: Runtime, bucket: str) -> dict[str, str]:
     return headers
 
 
+# Upstream's decoder also takes form encodings (undocumented); only these pass without a body.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 async def _raw_body(request: Request) -> bytes:
     if request.method in ("GET", "HEAD", "DELETE"):
         return b""  # GET parameters come from the query string, whatever the body holds
@@ -161,8 +165,13 @@ async def _raw_body(request: Request) -> bytes:
     except BodyTooLarge:
         raise error(413, "request body too large") from None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if body.strip() and content_type != "application/json":
-        raise GoatCounterError(415, None)  # upstream's content-type middleware: no body
+    if content_type != "application/json":
+        if body.strip():
+            raise GoatCounterError(415, None)  # upstream's content-type middleware: no body
+        if content_type and content_type not in FORM_TYPES:
+            # A body-less request passes that middleware and reaches the decoder, which
+            # refuses any type it cannot decode in the same way.
+            raise GoatCounterError(415, None)
     return body
 
 

@@ -22,6 +22,7 @@ from tinytrail.api.goatcounter.auth import Call, api
 from tinytrail.api.goatcounter.common import GoatCounterError, error
 from tinytrail.ingest import goatcounter_rules as rules
 from tinytrail.ingest.model import PAGEVIEW, Hit
+from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.sites import SiteRules
 
 MAX_HITS = 500
@@ -105,12 +106,18 @@ async def count(call: Call) -> Response:
         if problem:
             errors[str(index)] = problem
             continue
+        if rules.dropped_when_stored(path):
+            continue
         hit = _to_hit(raw, path, site_rules, no_sessions, shared)
         accepted.append(hit)
         titles.append((raw.event, _name_of(hit), raw.text("title")))
     if accepted:
-        await accept(call.runtime, accepted)
-        await asyncio.to_thread(call.runtime.goatcounter.repo.remember_titles, site.id, titles)
+        outcomes = await accept(call.runtime, accepted)
+        # Bots get no path rows upstream (reference 8.3): only counted hits name their path.
+        counted = [t for t, o in zip(titles, outcomes, strict=True) if o is Outcome.ACCEPTED]
+        if counted:
+            repo = call.runtime.goatcounter.repo
+            await asyncio.to_thread(repo.remember_titles, site.id, counted)
     headers = {"X-Goatcounter-Filter": ", ".join(map(str, filtered))} if filtered else {}
     if errors:
         raise GoatCounterError(400, {"errors": errors}, headers)

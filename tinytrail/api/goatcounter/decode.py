@@ -104,7 +104,8 @@ def zbool(value: Any, struct: str, path: str) -> bool:
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    raise error(400, f"invalid JSON: zbool.Bool: invalid value for {path}: {value!r}")
+    shown = msgspec.json.encode(value).decode()
+    raise error(400, f"invalid JSON: zbool.Bool: invalid value for {path}: {shown}")
 
 
 def strings(value: Any, struct: str, path: str) -> list[str]:

@@ -69,12 +69,12 @@ def _export_id(call: Call) -> int:
 
 
 def _owned_export(call: Call) -> GoatCounterExport:
-    """An export of one of this key's account's sites; anything else is `not found`."""
+    """An export of the request's site (reference 4.3); anything else is `not found`.
+
+    The site is one of the key's account (`Call.site`), so other accounts' exports are never
+    found either."""
     export = call.runtime.goatcounter.repo.get_export(_export_id(call))
-    if export is None:
-        raise not_found()
-    rules = call.runtime.sites.by_id(export.site_id)
-    if rules is None or rules.account_id != call.principal.account_id:
+    if export is None or export.site_id != call.site().id:
         raise not_found()
     return export
 

@@ -31,7 +31,8 @@ _API: list[Route] = [
     Route("/api/v0/stats/hits", stats.hits, methods=["GET"]),
     Route("/api/v0/stats/hits/{path_id}", stats.hit_refs, methods=["GET"]),
     Route("/api/v0/stats/{page}", stats_pages.stats_page, methods=["GET"]),
-    Route("/api/v0/stats/{page}/{id}", stats_pages.stats_detail, methods=["GET"]),
+    # Top referrer ids are referrer URLs without scheme (`example.org/links`): slashes included.
+    Route("/api/v0/stats/{page}/{id:path}", stats_pages.stats_detail, methods=["GET"]),
 ]
 
 

@@ -93,7 +93,9 @@ def truthy(values: dict[str, str], name: str) -> bool:
     return values.get(name, "").strip().lower() in ("1", "t", "true", "on", "y", "yes")
 
 
-async def path_rows(call: Call, site: Site, raw: str, by_name: bool) -> list[GoatCounterPath]:
+async def path_rows(
+    call: Call, site: Site, raw: str, by_name: bool, param: str = "include_paths"
+) -> list[GoatCounterPath]:
     items = [part.strip() for part in raw.split(",") if part.strip()]
     repo = call.runtime.goatcounter.repo
     if by_name:
@@ -101,7 +103,7 @@ async def path_rows(call: Call, site: Site, raw: str, by_name: bool) -> list[Goa
     ids = []
     for item in items:
         if not item.isdigit():
-            raise error(400, f"invalid number in include_paths: {item}")
+            raise error(400, f"invalid number in {param}: {item}")
         ids.append(int(item))
     return await asyncio.to_thread(repo.paths_by_id, site.id, ids)
 
@@ -134,7 +136,7 @@ async def parse(call: Call, allowed: tuple[str, ...], max_limit: int = 100) -> S
         rows = await path_rows(call, site, values["include_paths"], by_name)
         filters.append(path_filter(rows))
     if values.get("exclude_paths", "").strip():
-        rows = await path_rows(call, site, values["exclude_paths"], by_name)
+        rows = await path_rows(call, site, values["exclude_paths"], by_name, "exclude_paths")
         if rows:
             filters.append(Not(path_filter(rows)))
     group_text = values.get("group", "").strip().lower()

@@ -22,6 +22,7 @@ from tinytrail.api.goatcounter.common import runtime_of
 from tinytrail.api.http import client_ip
 from tinytrail.ingest import goatcounter_rules as rules
 from tinytrail.ingest.model import PAGEVIEW, Hit
+from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.sites import SiteRules
 from tinytrail.ingest.urls import split_url
 from tinytrail.runtime import Runtime
@@ -96,8 +97,11 @@ async def count(request: Request) -> Response:
         return gif(exc.status, exc.reason)
     if site.is_excluded(ip):
         return gif(202, f'ignored because "{ip}" is in the IP ignore list')
-    await accept(runtime, [hit])
-    if title:
+    name = hit.pathname if hit.name == PAGEVIEW else hit.name
+    if rules.dropped_when_stored(name):
+        return gif()
+    outcomes = await accept(runtime, [hit])
+    if title and outcomes[0] is Outcome.ACCEPTED:
         key = hit.name != PAGEVIEW, hit.name if hit.name != PAGEVIEW else hit.pathname
         items = [(key[0], key[1], title)]
         await asyncio.to_thread(runtime.goatcounter.repo.remember_titles, site.id, items)
