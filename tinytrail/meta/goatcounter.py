@@ -22,6 +22,7 @@ from tinytrail.meta.models import (
     GoatCounterExport,
     GoatCounterPath,
     GoatCounterSite,
+    Site,
     path_digest,
 )
 
@@ -44,15 +45,24 @@ class GoatCounterRepo:
     # -- sites ------------------------------------------------------------------------------
 
     def site(self, site_id: int) -> GoatCounterSite:
-        """The GoatCounter fields of a site, created with defaults on first use."""
+        """The GoatCounter fields of a site, created with defaults on first use.
+
+        A new row's `link_domain` is the site's domain: an empty one is one a client emptied
+        (a POST without `link_domain`, reference 5.2).
+        """
         with self._sessions() as s:
             row = s.get(GoatCounterSite, site_id)
         if row is not None:
             return row
         try:
             with self._sessions.begin() as s:
+                domain = s.scalar(select(Site.domain).where(Site.id == site_id))
                 row = GoatCounterSite(
-                    site_id=site_id, code=new_code(), cname=None, link_domain="", settings={}
+                    site_id=site_id,
+                    code=new_code(),
+                    cname=None,
+                    link_domain=domain or "",
+                    settings={},
                 )
                 s.add(row)
         except IntegrityError:  # created concurrently
@@ -76,10 +86,18 @@ class GoatCounterRepo:
         return row
 
     def cname_owner(self, cname: str) -> int | None:
+        """The site whose cname this is: its own cname, or its domain when it has none (the
+        cname the Site object shows for it)."""
         with self._sessions() as s:
             owner: int | None = s.scalar(
                 select(GoatCounterSite.site_id).where(GoatCounterSite.cname == cname)
             )
+            if owner is None:
+                owner = s.scalar(
+                    select(Site.id)
+                    .outerjoin(GoatCounterSite, GoatCounterSite.site_id == Site.id)
+                    .where(Site.domain == cname, GoatCounterSite.cname.is_(None))
+                )
         return owner
 
     def site_for_host(self, host: str) -> int | None:

@@ -1,16 +1,18 @@
 """`/api/v0/sites`: GoatCounter's view of our sites (reference section 5).
 
-A GoatCounter site is one of our sites, addressed by its integer id. Its `link_domain` is our
-site's domain (what the collectors match pages against), its `cname` the host its stats are
-served under (the domain when none was set). The account's oldest site plays GoatCounter's
-parent site; the others are its children. Sites are never deleted through this API (upstream
-has no DELETE either).
+A GoatCounter site is one of our sites, addressed by its integer id. Its `link_domain` starts as
+our site's domain (what the collectors match pages against) and setting it renames the site; its
+`cname` is the host its stats are served under (the domain when none was set). The account's
+oldest site plays GoatCounter's parent site; the others are its children. A request sees the
+current site (`Call.site`) and that site's children, so only the oldest site's Host shows them
+all. Sites are never deleted through this API (upstream has no DELETE either).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,33 +46,74 @@ UPDATE = {"settings": "object", "cname": "string", "link_domain": "string"}
 TAKEN = "this site already exists: code or domain must be unique"
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$")
+_UTC = ZoneInfo("Etc/UTC")
+# Upstream moves `first_hit_at` to this long before a hit that predates it (reference 3.2).
+FIRST_HIT_MARGIN = timedelta(hours=12)
+
+
+def first_hit_at(runtime: Runtime, site: Site) -> datetime | None:
+    """The site's creation time, or its oldest hit less 12 hours when a hit predates that.
+
+    None when the site has no hits. The oldest hit is looked for on the UTC day the store
+    already knows holds it, so the query reads one day of the site's events.
+    """
+    day = runtime.store.first_event_date(site.id, _UTC)
+    if day is None:
+        return None
+    start = datetime(day.year, day.month, day.day)  # events are stored in naive UTC
+    rows = runtime.store.fetch(
+        "SELECT min(ts) FROM events WHERE site_id = ? AND ts >= ? AND ts < ?",
+        [site.id, start, start + timedelta(days=1)],
+    )
+    oldest: datetime | None = rows[0][0] if rows else None
+    created = site.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    if oldest is None:
+        return created
+    oldest = oldest.replace(tzinfo=UTC)
+    return oldest - FIRST_HIT_MARGIN if oldest < created else created
 
 
 def site_json(
     runtime: Runtime, site: Site, row: GoatCounterSite, parent: int | None
 ) -> dict[str, Any]:
-    first = runtime.store.first_event_date(site.id, ZoneInfo(site.timezone))
+    first = first_hit_at(runtime, site)
     return {
         "id": site.id,
         "parent": parent,
         "cname": row.cname or site.domain,
         "cname_setup_at": None,
         "code": row.code,
-        "link_domain": row.link_domain or site.domain,
+        "link_domain": row.link_domain,
         "setttings": settings.settings_json(row.settings, site.excluded_ips),
         "user_defaults": settings.user_defaults(site.timezone),
         "received_data": first is not None,
         "state": "a",
         "created_at": rfc3339(site.created_at),
         "updated_at": rfc3339(row.updated_at),
-        "first_hit_at": first.isoformat() + "T00:00:00Z" if first else rfc3339(site.created_at),
+        "first_hit_at": rfc3339(first or site.created_at),
     }
 
 
 def _shape(call: Call, site: Site, sites: list[Site]) -> dict[str, Any]:
     row = call.runtime.goatcounter.repo.site(site.id)
-    parent = sites[0].id if sites and sites[0].id != site.id else None
-    return site_json(call.runtime, site, row, parent)
+    return site_json(call.runtime, site, row, _parent(sites, site))
+
+
+def _parent(sites: list[Site], site: Site) -> int | None:
+    """The account's oldest site is the parent of the others (`sites` is oldest first)."""
+    return sites[0].id if sites and sites[0].id != site.id else None
+
+
+def _visible(call: Call, sites: list[Site]) -> list[Site]:
+    """The current site, then its children: all of the account's sites from the oldest site,
+    only itself from a child (reference 5.2). Never another account's sites."""
+    if not sites:
+        return []
+    current = call.site()
+    children = sites[1:] if current.id == sites[0].id else []
+    return [current, *children]
 
 
 def _site_id(call: Call) -> int:
@@ -81,8 +124,9 @@ def _site_id(call: Call) -> int:
 
 
 def _own_site(call: Call, sites: list[Site]) -> Site:
+    """The `{id}` site: the current site or one of its children, else 404 (reference 5.2)."""
     wanted = _site_id(call)
-    for site in sites:
+    for site in _visible(call, sites):
         if site.id == wanted:
             return site
     raise not_found()
@@ -91,12 +135,11 @@ def _own_site(call: Call, sites: list[Site]) -> Site:
 @api("site_read")
 async def list_sites(call: Call) -> Response:
     sites = call.account_sites()
-    ordered = []
-    if sites:  # the site the request is about first, as upstream lists the current site first
-        current = call.site()
-        ordered = [current, *(s for s in sites if s.id != current.id)]
-    shaped = await asyncio.to_thread(lambda: [_shape(call, s, sites) for s in ordered])
-    return JSON({"sites": shaped})
+    visible = _visible(call, sites)
+    shaped = await asyncio.to_thread(lambda: [_shape(call, s, sites) for s in visible])
+    # Upstream lists the current site, then its children ordered by code.
+    children = sorted(shaped[1:], key=lambda s: str(s["code"]))
+    return JSON({"sites": [*shaped[:1], *children]})
 
 
 @api("site_read")
@@ -151,7 +194,7 @@ async def create_site(call: Call) -> Response:
     code = d.string(body.get("code", ""), STRUCT, "code").strip().lower()
     if code and not _CODE.match(code):
         errors["code"] = ["must be 2 to 50 letters, digits or dashes"]
-    if cname is None and domain is None and "cname" not in errors:
+    if cname is None and "cname" not in errors:
         errors["cname"] = ["must be set"]  # self-hosted GoatCounter requires the cname
     runtime = call.runtime
     _check_cname(runtime, cname, None, errors)
@@ -178,10 +221,6 @@ async def create_site(call: Call) -> Response:
     return JSON(
         site_json(runtime, site, runtime.goatcounter.repo.site(site.id), _parent(sites, site))
     )
-
-
-def _parent(sites: list[Site], site: Site) -> int | None:
-    return sites[0].id if sites and sites[0].id != site.id else None
 
 
 async def _update(call: Call, replace: bool) -> Response:
