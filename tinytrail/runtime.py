@@ -15,6 +15,7 @@ from tinytrail.api.goatcounter.service import GoatCounter
 from tinytrail.api.keys import PrincipalCache
 from tinytrail.api.ratelimit import RateLimiter
 from tinytrail.ingest import useragent
+from tinytrail.ingest.collection import DEFAULT_COLLECT, DEFAULT_REGIONS, Collection
 from tinytrail.ingest.flusher import Flusher, recover
 from tinytrail.ingest.geo import GeoLocator
 from tinytrail.ingest.pipeline import Ingestor
@@ -23,6 +24,7 @@ from tinytrail.ingest.sites import SitesCache
 from tinytrail.ingest.wal import WriteAheadLog
 from tinytrail.meta.dashboard_sessions import DashboardSessions
 from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
+from tinytrail.meta.goatcounter import GoatCounterRepo
 from tinytrail.meta.keys import KeyVault
 from tinytrail.meta.repo import MetaRepo
 from tinytrail.meta.site_config import SiteConfigRepo
@@ -54,7 +56,10 @@ class Runtime:
         self.site_config = SiteConfigRepo(make_sessionmaker(self.meta_db))
         self.salts = privacy.SaltBook(self.repo.get_or_create_salt)
         self.geo = GeoLocator(settings.geoip_db)
-        self.sites = SitesCache(self.repo.list_sites, self.site_config.all_aliases)
+        self.goatcounter_repo = GoatCounterRepo(make_sessionmaker(self.meta_db))
+        self.sites = SitesCache(
+            self.repo.list_sites, self.site_config.all_aliases, self._collections
+        )
         self.store = DuckDBStore(settings.events_path, memory_limit=settings.duckdb_memory_limit)
         self.wal = WriteAheadLog(settings.wal_dir, settings.wal_fsync)
         visits = VisitBook(settings.session_timeout_min)
@@ -71,6 +76,7 @@ class Runtime:
         self.repo.on_sites_deleted.append(self._purge_sites)
         self.repo.on_domain_changed.append(self.site_config.record_domain_change)
         self.site_config.on_aliases_changed.append(self.sites.reload)
+        self.goatcounter_repo.on_settings_changed.append(self.sites.reload)
         # Who each API key is, and each site's goals, kept in memory: every query needs them.
         self.principals = PrincipalCache(self.repo.authenticate)
         self.repo.on_keys_changed.append(self.principals.clear)
@@ -82,6 +88,18 @@ class Runtime:
         self.dashboard_sessions = DashboardSessions(
             make_sessionmaker(self.meta_db), timedelta(days=DASHBOARD_SESSION_DAYS)
         )
+
+    def _collections(self) -> dict[int, Collection]:
+        """What each site with GoatCounter collection settings keeps (reference 8.7); sites
+        never given such settings keep everything."""
+        found = {}
+        for site_id, stored in self.goatcounter_repo.stored_settings().items():
+            if "collect" in stored or "collect_regions" in stored:
+                found[site_id] = Collection.from_settings(
+                    int(stored.get("collect", DEFAULT_COLLECT)),
+                    str(stored.get("collect_regions", DEFAULT_REGIONS)),
+                )
+        return found
 
     def bootstrap_admin(self) -> str | None:
         """On an empty installation, create the admin account and return its key (else None)."""

@@ -20,6 +20,7 @@ import msgspec
 from tinytrail import privacy
 from tinytrail.ingest import sources
 from tinytrail.ingest.bots import is_bot
+from tinytrail.ingest.collection import unlinked_visitor_id
 from tinytrail.ingest.geo import GeoLocator
 from tinytrail.ingest.model import NON_INTERACTIVE, SESSION_ATTRIBUTES, Event, Hit
 from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, fold_event, start_visit
@@ -122,6 +123,8 @@ class Ingestor:
             # An imported id is already pseudonymous; scoping it to the day like a salted id
             # keeps "unique visitors" meaning the same for imported and collected data.
             return privacy.day_scoped_id(preset_id, day)
+        if site.collection is not None and not site.collection.sessions:
+            return unlinked_visitor_id()
         if hit.visitor_key is not None:
             return privacy.visitor_id(self.salts.salt(day), hit.visitor_key, "", site.id)
         return privacy.visitor_id(self.salts.salt(day), hit.ip, hit.user_agent, site.id)
@@ -222,6 +225,8 @@ class Ingestor:
         )
         if hit.preset is not None:
             self._apply_preset(event, hit)
+        if site.collection is not None:
+            site.collection.reduce(event)
         return event
 
     def _apply_preset(self, event: Event, hit: Hit) -> None:

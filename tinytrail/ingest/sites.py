@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from tinytrail.ingest.collection import Collection
 from tinytrail.meta.models import Site
 from tinytrail.settings import Network
 
@@ -27,6 +28,7 @@ class SiteRules:
     timezone: ZoneInfo
     excluded: tuple[Network, ...]
     content_groups: tuple[tuple[str, re.Pattern[str]], ...]
+    collection: Collection | None = None  # None: everything is collected
 
     def is_excluded(self, ip: str) -> bool:
         if not self.excluded:
@@ -51,7 +53,7 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(f"^(?:{escaped})$")
 
 
-def compile_site(site: Site) -> SiteRules:
+def compile_site(site: Site, collection: Collection | None = None) -> SiteRules:
     return SiteRules(
         id=site.id,
         uuid=site.uuid,
@@ -62,6 +64,7 @@ def compile_site(site: Site) -> SiteRules:
         content_groups=tuple(
             (group["name"], glob_to_regex(group["pattern"])) for group in site.content_groups or []
         ),
+        collection=collection,
     )
 
 
@@ -70,9 +73,11 @@ class SitesCache:
         self,
         load: Callable[[], Iterable[Site]],
         aliases: Callable[[], dict[str, int]] = dict,
+        collections: Callable[[], dict[int, Collection]] = dict,
     ) -> None:
         self._load = load
         self._load_aliases = aliases
+        self._load_collections = collections
         self._lock = threading.Lock()
         self._by_uuid: dict[str, SiteRules] = {}
         self._by_domain: dict[str, SiteRules] = {}
@@ -80,7 +85,8 @@ class SitesCache:
         self.reload()
 
     def reload(self) -> None:
-        rules = [compile_site(site) for site in self._load()]
+        collections = self._load_collections()
+        rules = [compile_site(site, collections.get(site.id)) for site in self._load()]
         with self._lock:
             self._by_uuid = {r.uuid: r for r in rules}
             self._by_id = {r.id: r for r in rules}

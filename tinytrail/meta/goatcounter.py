@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,8 @@ class GoatCounterRepo:
         self._lock = threading.Lock()
         self._titles: dict[tuple[int, bool, str], str] = {}
         self._hosts: dict[str, int] | None = None
+        # Called after a site's settings change (collection reads its `collect` bits).
+        self.on_settings_changed: list[Callable[[], None]] = []
 
     # -- sites ------------------------------------------------------------------------------
 
@@ -83,7 +85,16 @@ class GoatCounterRepo:
                 setattr(row, name, value)
             row.updated_at = at
         self._hosts = None
+        if "settings" in fields:
+            for hook in self.on_settings_changed:
+                hook()
         return row
+
+    def stored_settings(self) -> dict[int, dict[str, Any]]:
+        """Every site's settings as stored (sites never configured have none)."""
+        with self._sessions() as s:
+            rows = s.execute(select(GoatCounterSite.site_id, GoatCounterSite.settings)).all()
+        return {site_id: settings or {} for site_id, settings in rows}
 
     def cname_owner(self, cname: str) -> int | None:
         """The site whose cname this is: its own cname, or its domain when it has none (the

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tinytrail.api.goatcounter.exports_jobs import ExportManager
-from tinytrail.meta.db import make_sessionmaker
-from tinytrail.meta.goatcounter import GoatCounterRepo
 
 if TYPE_CHECKING:
     from tinytrail.runtime import Runtime
@@ -14,5 +12,5 @@ if TYPE_CHECKING:
 
 class GoatCounter:
     def __init__(self, runtime: Runtime) -> None:
-        self.repo = GoatCounterRepo(make_sessionmaker(runtime.meta_db))
+        self.repo = runtime.goatcounter_repo
         self.exports = ExportManager(runtime, self.repo)

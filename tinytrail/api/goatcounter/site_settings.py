@@ -14,6 +14,7 @@ from typing import Any
 
 from tinytrail.api.goatcounter import decode as d
 from tinytrail.errors import InvalidInput
+from tinytrail.ingest.collection import DEFAULT_COLLECT, DEFAULT_REGIONS
 from tinytrail.meta import validate
 
 DEFAULTS: dict[str, Any] = {
@@ -22,8 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "allow_counter": False,
     "allow_bosmang": False,
     "data_retention": 0,
-    "collect": 190,  # referrer, user agent, screen size, country, region, sessions
-    "collect_regions": "US,RU,CN",
+    "collect": DEFAULT_COLLECT,  # referrer, user agent, screen size, country, region, sessions
+    "collect_regions": DEFAULT_REGIONS,
     "allow_embed": "",
 }
 SPEC = {**dict.fromkeys(DEFAULTS, "field"), "ignore_ips": "field"}
