@@ -122,12 +122,21 @@ class Runtime:
         self.meta_db.dispose()
 
     def healthy(self) -> bool:
+        return all(self.health_checks().values())
+
+    def health_checks(self) -> dict[str, bool]:
+        """Whether each part answers: the metadata database, the event store, ingestion."""
         try:
             with self.meta_db.connect() as connection:
                 connection.execute(text("SELECT 1"))
+            metadata = True
         except Exception:
-            return False
-        return self.store.ping() and self.flusher.healthy
+            metadata = False
+        return {
+            "metadata": metadata,
+            "events": self.store.ping(),
+            "ingestion": self.flusher.healthy,
+        }
 
     def site_context(self, site_id: int) -> SiteContext:
         """What the query engine needs to know about a site: timezone, goals, first data."""

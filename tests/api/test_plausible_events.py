@@ -92,6 +92,40 @@ def test_pageview_is_accepted_with_either_content_type(
     assert event["referrer_source"] == "newsletter"
 
 
+@pytest.mark.parametrize(
+    ("query", "utm_source", "source", "channel"),
+    [
+        ("source=newsletter", "newsletter", "newsletter", "Email"),
+        ("ref=producthunt", "producthunt", "Product Hunt", "Organic Social"),
+    ],
+)
+def test_the_tagged_source_is_stored_as_utm_source(
+    server: Server, site: dict[str, Any], query: str, utm_source: str, source: str, channel: str
+) -> None:
+    # Reference 4.4: whichever of utm_source, source, ref tags the page, utm_source keeps it.
+    assert_ok(send(server, pageview(f"https://example.com/d?{query}")))
+    event = only_event(server)
+    assert (event["utm_source"], event["referrer_source"]) == (utm_source, source)
+    assert event["channel"] == channel
+
+
+@pytest.mark.parametrize(
+    ("referrer", "query", "medium", "channel"),
+    [
+        ("https://www.google.de/", "gclid=123", "(gclid)", "Paid Search"),
+        ("https://www.bing.com/", "msclkid=123", "(msclkid)", "Paid Search"),
+        ("https://www.google.de/", "gclid=123&utm_medium=cpc", "cpc", "Paid Search"),
+        ("https://www.google.de/", "fbclid=123", "", "Organic Search"),
+    ],
+)
+def test_auto_tagged_ads_get_their_inferred_medium(
+    server: Server, site: dict[str, Any], referrer: str, query: str, medium: str, channel: str
+) -> None:
+    assert_ok(send(server, pageview(f"https://example.com/?{query}", r=referrer)))
+    event = only_event(server)
+    assert (event["utm_medium"], event["channel"]) == (medium, channel)
+
+
 def test_untagged_google_referrer_is_the_source(server: Server, site: dict[str, Any]) -> None:
     body = {**PRICING, "u": "https://example.com/pricing"}
     assert_ok(send(server, body))
@@ -334,6 +368,15 @@ def test_engagement_event_stores_scroll_depth_and_time(
     assert engagement["scroll_depth"] == 80
     assert engagement["engagement_ms"] == 12_345
     assert engagement["session_id"] == view["session_id"]
+
+
+def test_engagement_without_a_visit_is_dropped(server: Server, site: dict[str, Any]) -> None:
+    # Reference 4.2: engagement never creates a session; without one the event is dropped.
+    assert_dropped(send(server, pageview(n="engagement", sd=50, e=1000)))
+    assert server.events() == []
+    assert_ok(send(server, pageview()))
+    assert_ok(send(server, pageview(n="engagement", sd=50, e=1000)))
+    assert [e["name"] for e in server.events()] == ["pageview", "engagement"]
 
 
 def test_engagement_with_only_scroll_depth_is_accepted(

@@ -157,6 +157,12 @@ def echoed_range(data: Data, key: str, domain: str, date_range: Any) -> list[str
             ["2025-10-25", "2025-10-27"],
             ["2025-10-25T00:00:00+02:00", "2025-10-27T23:59:59+01:00"],
         ),
+        # A zone at offset zero is not the UTC zone: Plausible writes +00:00 there, Z for UTC.
+        (
+            "Europe/London",
+            ["2026-03-10", "2026-03-10"],
+            ["2026-03-10T00:00:00+00:00", "2026-03-10T23:59:59+00:00"],
+        ),
         # Datetimes are echoed in the site's zone.
         (
             "Europe/Berlin",

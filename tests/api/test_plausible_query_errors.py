@@ -514,6 +514,24 @@ def test_admin_key_sees_every_site(data: Data) -> None:
     assert response.json()["results"] == [{"dimensions": [], "metrics": [7]}]
 
 
+@pytest.mark.parametrize(
+    ("scopes", "status"),
+    [(["stats:read:*"], 200), (["sites:provision:*"], 200), (["count"], 403)],
+)
+def test_every_plausible_key_reads_stats(data: Data, scopes: list[str], status: int) -> None:
+    # Plausible makes stats:read:* implicit for its keys; a GoatCounter count token is no such key.
+    created = data.server.client.post(
+        "/api/v1/api-keys",
+        json={"name": "scoped", "scopes": scopes},
+        headers={"X-API-KEY": data.key},
+    )
+    assert created.status_code == 201, created.text
+    response = post(data.server, body(), created.json()["data"]["key"])
+    assert response.status_code == status, response.text
+    if status == 403:
+        assert response.json() == {"error": "This API key lacks the stats:read:* scope"}
+
+
 def test_previous_domain_still_names_the_site(server: Server) -> None:
     # After a domain change (Sites API), the old domain keeps working and the echo names the
     # site's current domain (Plausible matches domain or domain_changed_from).

@@ -13,3 +13,13 @@ def test_collect_roundtrip(server: Server) -> None:
     assert event["pathname"] == "/blog/post"
     assert event["utm_source"] == "twitter"
     assert event["browser"] == "Chrome"
+
+
+def test_health_endpoints(server: Server) -> None:
+    health = server.client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    # Plausible's health check names each part it depends on.
+    plausible = server.client.get("/api/health")
+    assert plausible.status_code == 200
+    assert plausible.json() == {"metadata": "ok", "events": "ok", "ingestion": "ok"}

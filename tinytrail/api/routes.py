@@ -18,6 +18,7 @@ from tinytrail.dashboard.routes import dashboard_routes
 def routes() -> list[Route]:
     return [
         Route("/health", system.health, methods=["GET"]),
+        Route("/api/health", system.plausible_health, methods=["GET"]),
         Route("/js/tracker.js", system.tracker_js, methods=["GET"]),
         # TinyTrail API
         Route("/api/v1/collect", collect.collect, methods=["POST"]),

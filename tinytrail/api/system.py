@@ -21,6 +21,13 @@ async def health(request: Request) -> Response:
     return JSON({"status": "degraded", "db": "disconnected"}, status_code=503)
 
 
+async def plausible_health(request: Request) -> Response:
+    """Plausible's `GET /api/health`: each backing part `ok` or `error`; 500 unless all are ok."""
+    checks = request.app.state.runtime.health_checks()
+    body = {name: "ok" if ok else "error" for name, ok in checks.items()}
+    return JSON(body, status_code=200 if all(checks.values()) else 500)
+
+
 @lru_cache(maxsize=1)
 def _tracker() -> tuple[bytes, bytes]:
     source = TRACKER_PATH.read_bytes()

@@ -22,7 +22,7 @@ from tinytrail.ingest import sources
 from tinytrail.ingest.bots import is_bot
 from tinytrail.ingest.collection import unlinked_visitor_id
 from tinytrail.ingest.geo import GeoLocator
-from tinytrail.ingest.model import NON_INTERACTIVE, SESSION_ATTRIBUTES, Event, Hit
+from tinytrail.ingest.model import ENGAGEMENT, NON_INTERACTIVE, SESSION_ATTRIBUTES, Event, Hit
 from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, fold_event, start_visit
 from tinytrail.ingest.sites import SiteRules, SitesCache
 from tinytrail.ingest.urls import CLICK_IDS
@@ -79,6 +79,11 @@ class Ingestor:
                     outcomes.append(Outcome.DROPPED)
                     continue
                 event = self._event(hit, site, self.visits)
+                if event.name == ENGAGEMENT and event.session_id == 0:
+                    # Plausible's engagement events only refresh a visit; without one they
+                    # are dropped (a tab left open past the visit's end).
+                    outcomes.append(Outcome.DROPPED)
+                    continue
                 events.append(event)
                 flagged = event.is_bot or event.is_excluded
                 outcomes.append(Outcome.FLAGGED if flagged else Outcome.ACCEPTED)
@@ -174,8 +179,10 @@ class Ingestor:
         params, overrides = hit.params, hit.utm_overrides
         if params or overrides:
             utm = {name: overrides.get(name) or params.get(name, "") for name in UTM_FIELDS}
-            # Plausible's tagged source: the first of utm_source, source, ref.
+            # Plausible's tagged source: the first of utm_source, source, ref; stored as the
+            # visit's utm_source whichever parameter carried it.
             tagged = utm["utm_source"] or params.get("source", "") or params.get("ref", "")
+            utm["utm_source"] = tagged
             click_id = next((p for p in CLICK_IDS if params.get(p)), "")
         else:
             utm, tagged, click_id = NO_UTM, "", ""
@@ -183,6 +190,8 @@ class Ingestor:
         source = sources.referrer_source(ref_host, hit.hostname, tagged)
         if ref_host == hit.hostname and not tagged:
             ref_clean = ""  # self-referral: no acquisition data
+        if click_id and not utm["utm_medium"]:
+            utm["utm_medium"] = sources.inferred_medium(source, click_id)
         channel = sources.channel(
             source, utm["utm_medium"], utm["utm_source"], utm["utm_campaign"], click_id
         )

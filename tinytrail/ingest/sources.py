@@ -562,6 +562,14 @@ def _is_paid_medium(medium: str) -> bool:
     return "cp" in medium or medium in ("ppc", "retargeting") or medium.startswith("paid")
 
 
+def inferred_medium(source: str, click_id: str) -> str:
+    """The medium of an auto-tagged ad visit without utm_medium (Plausible's reference 4.4):
+    `(gclid)` for Google with gclid, `(msclkid)` for Bing with msclkid, else ""."""
+    if (source, click_id) in (("Google", "gclid"), ("Bing", "msclkid")):
+        return f"({click_id})"
+    return ""
+
+
 def channel(source: str, utm_medium: str, utm_source: str, utm_campaign: str, click_id: str) -> str:
     """Plausible's acquisition channel (`visit:channel`); first matching rule wins.
 

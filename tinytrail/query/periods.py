@@ -37,11 +37,14 @@ class DateRange:
         return (self.last - self.first).days + 1
 
     def local_iso(self) -> tuple[str, str]:
-        """The range as ISO 8601 strings with the site's offset (`Z` for UTC), as Plausible."""
+        """The range as ISO 8601 strings with the site's offset, as Plausible (Elixir) writes
+        them: `Z` for the UTC zone itself, `+00:00` for another zone at offset zero (London in
+        winter)."""
+        utc_zone = self.timezone.key in ("Etc/UTC", "UTC")
 
         def text(moment: datetime) -> str:
             local = moment.astimezone(self.timezone).isoformat()
-            return local.removesuffix("+00:00") + "Z" if local.endswith("+00:00") else local
+            return local.removesuffix("+00:00") + "Z" if utc_zone else local
 
         return text(self.start), text(self.end)
 
@@ -114,6 +117,7 @@ def named_range(
     if name == "day":
         return from_dates(today, today, tz)
     if name == "24h":
+        now = now.replace(microsecond=0)  # instants are whole seconds, so the echo posts back
         return from_instants(now - timedelta(hours=24), now, tz)
     if name == "realtime":
         return from_instants(now - timedelta(minutes=5), now + timedelta(seconds=5), tz)

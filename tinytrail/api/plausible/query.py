@@ -26,13 +26,16 @@ from tinytrail.storage.duckdb_store import QueryTimeout
 
 MAX_QUERY_BODY = 256 * 1024
 STATS_SCOPE = "stats:read:*"
+# Plausible makes `stats:read:*` implicit for every key, so a Sites API key reads stats too; a
+# key scoped only to GoatCounter's API (`count`, say) does not.
+READS_STATS = (STATS_SCOPE, "sites:provision:*")
 
 
 async def post_query(request: Request) -> Response:
     runtime = runtime_of(request)
     try:
         principal = authenticate(request)
-        if not principal.allows(STATS_SCOPE):
+        if not any(principal.allows(scope) for scope in READS_STATS):
             raise PlausibleError(403, f"This API key lacks the {STATS_SCOPE} scope")
         try:
             body = decode_json(await read_body(request, MAX_QUERY_BODY))
