@@ -239,7 +239,9 @@ def decode_row(row: list[str], site: SiteRules, now: datetime) -> tuple[Hit, str
     if problems:
         raise LineError(rules.validation_message(problems).strip())
     preset = _preset(location, browser, system, agent, width, session)
-    referrer, params, utm = _acquisition(ref.strip(), scheme)
+    referrer, utm, source = _acquisition(ref.strip(), scheme)
+    if source:
+        preset["referrer_source"] = source
     hit = Hit(
         site_id=site.id,
         name=cleaned if event else PAGEVIEW,
@@ -249,7 +251,6 @@ def decode_row(row: list[str], site: SiteRules, now: datetime) -> tuple[Hit, str
         ip="",
         user_agent=agent,
         referrer=referrer,
-        params=params,
         utm_overrides=utm,
         screen_width=width,
         bot_hint=bot > 0,
@@ -275,15 +276,16 @@ def _preset(
     return preset
 
 
-def _acquisition(ref: str, scheme: str) -> tuple[str, dict[str, str], dict[str, str]]:
-    """(referrer URL, page parameters, utm overrides) for a row's Referrer and its scheme."""
+def _acquisition(ref: str, scheme: str) -> tuple[str, dict[str, str], str]:
+    """(referrer URL, utm overrides, source) for a row's Referrer and its scheme."""
     if not ref:
-        return "", {}, {}
+        return "", {}, ""
     if scheme == "h":
-        return (ref if "://" in ref else "https://" + ref), {}, {}
+        return (ref if "://" in ref else "https://" + ref), {}, ""
     if scheme == "c":
-        return "", {}, {"utm_source": ref}
-    return "", {"ref": ref}, {}  # a group name or free text: the visit's source
+        return "", {"utm_source": ref}, ""
+    # A group name or free text names the visit's source; not a campaign tag (utm_source).
+    return "", {}, ref
 
 
 class GoatCounterImporter(Importer):
