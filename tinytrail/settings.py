@@ -232,7 +232,7 @@ OPTIONS: tuple[Option, ...] = (
         ("TINYTRAIL_DUCKDB_MEMORY_LIMIT",),
         None,
         _parse_size,
-        "192MB",
+        "160MB",
         "Memory the embedded event store may use for its cache and query work; larger queries "
         "spill to disk in the data folder. The server's own baseline is about 200 MB more.",
     ),
@@ -283,7 +283,7 @@ class Settings:
     max_body_bytes: int = 65536
     flush_interval_ms: int = 500
     wal_fsync: bool = True
-    duckdb_memory_limit: str = "192MB"
+    duckdb_memory_limit: str = "160MB"
     session_timeout_min: int = 30
     base_url: str = ""
     log_level: str = "info"

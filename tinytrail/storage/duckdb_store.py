@@ -54,7 +54,7 @@ ALLOCATOR_FLUSH_THRESHOLD = "16MB"
 class DuckDBStore:
     dialect = "duckdb"
 
-    def __init__(self, path: Path, memory_limit: str = "192MB", threads: int = 2) -> None:
+    def __init__(self, path: Path, memory_limit: str = "160MB", threads: int = 2) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         config: dict[str, str | bool | int | float | list[str]] = {
