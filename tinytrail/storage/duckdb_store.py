@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import UTC, date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -291,7 +291,12 @@ class DuckDBStore:
         return max(int(rows[0][0]), self.flushed_seq())
 
     def first_event_date(self, site_id: int, timezone: ZoneInfo) -> date | None:
-        """The local date of a site's earliest event (Plausible's stats start for "all").
+        """The local date of a site's earliest event (Plausible's stats start for "all")."""
+        first = self.first_event_at(site_id)
+        return None if first is None else first.astimezone(timezone).date()
+
+    def first_event_at(self, site_id: int) -> datetime | None:
+        """The moment (UTC) of a site's earliest event, None without events.
 
         Asked on every query, so the earliest timestamp is kept per site and lowered as
         batches commit, instead of scanning the site's events each time.
@@ -305,11 +310,7 @@ class DuckDBStore:
             found = rows[0][0] if rows else None
             self._first_ts[site_id] = None if found is None else to_us(found)
         first_us = self._first_ts[site_id]
-        if first_us is None:
-            return None
-        first = from_us(first_us)
-        local: date = first.replace(tzinfo=UTC).astimezone(timezone).date()
-        return local
+        return None if first_us is None else from_us(first_us)
 
     def open_visits(self) -> list[Visit]:
         cursor = self._cursor()

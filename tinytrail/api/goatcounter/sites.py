@@ -14,7 +14,6 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from starlette.responses import Response
@@ -46,7 +45,6 @@ UPDATE = {"settings": "object", "cname": "string", "link_domain": "string"}
 TAKEN = "this site already exists: code or domain must be unique"
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$")
-_UTC = ZoneInfo("Etc/UTC")
 # Upstream moves `first_hit_at` to this long before a hit that predates it (reference 3.2).
 FIRST_HIT_MARGIN = timedelta(hours=12)
 
@@ -54,24 +52,14 @@ FIRST_HIT_MARGIN = timedelta(hours=12)
 def first_hit_at(runtime: Runtime, site: Site) -> datetime | None:
     """The site's creation time, or its oldest hit less 12 hours when a hit predates that.
 
-    None when the site has no hits. The oldest hit is looked for on the UTC day the store
-    already knows holds it, so the query reads one day of the site's events.
+    None when the site has no hits. The store keeps each site's earliest event in memory.
     """
-    day = runtime.store.first_event_date(site.id, _UTC)
-    if day is None:
+    oldest = runtime.store.first_event_at(site.id)
+    if oldest is None:
         return None
-    start = datetime(day.year, day.month, day.day)  # events are stored in naive UTC
-    rows = runtime.store.fetch(
-        "SELECT min(ts) FROM events WHERE site_id = ? AND ts >= ? AND ts < ?",
-        [site.id, start, start + timedelta(days=1)],
-    )
-    oldest: datetime | None = rows[0][0] if rows else None
     created = site.created_at
     if created.tzinfo is None:
         created = created.replace(tzinfo=UTC)
-    if oldest is None:
-        return created
-    oldest = oldest.replace(tzinfo=UTC)
     return oldest - FIRST_HIT_MARGIN if oldest < created else created
 
 

@@ -102,8 +102,7 @@ async def count(request: Request) -> Response:
         return gif()
     outcomes = await accept(runtime, [hit])
     if title and outcomes[0] is Outcome.ACCEPTED:
-        key = hit.name != PAGEVIEW, hit.name if hit.name != PAGEVIEW else hit.pathname
-        items = [(key[0], key[1], title)]
+        items = [(hit.name != PAGEVIEW, name, title)]
         await asyncio.to_thread(runtime.goatcounter.repo.remember_titles, site.id, items)
     return gif()
 
