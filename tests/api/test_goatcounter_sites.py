@@ -112,6 +112,13 @@ def test_create_conflicts_and_unknown_keys(gc: GoatCounter) -> None:
     assert taken.json() == {"errors": {"cname": ["already exists"]}}
     domain = gc.send("PUT", "/sites", {"cname": "two.example", "link_domain": "example.com"})
     assert domain.json() == {"error": "this site already exists: code or domain must be unique"}
+    coded = gc.send("PUT", "/sites", {"cname": "four.example", "code": "four"})
+    assert coded.status_code == 200
+    same_code = gc.send("PUT", "/sites", {"cname": "five.example", "code": "four"})
+    assert (same_code.status_code, same_code.json()) == (
+        400,
+        {"errors": {"code": ["already exists"]}},
+    )
     unknown = gc.send("PUT", "/sites", {"cname": "three.example", "plan": "pro"})
     assert unknown.json() == {"error": 'unknown parameter: "plan"'}
     wrong_type = gc.send("PUT", "/sites", {"cname": "three.example", "setttings": {"collect": "x"}})

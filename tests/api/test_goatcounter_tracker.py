@@ -33,6 +33,7 @@ def test_a_pageview_answers_the_gif(server: Server, site: dict[str, Any]) -> Non
     assert response.content.startswith(b"GIF89a") and len(response.content) == 43
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert response.headers["Connection"] == "close"
     [event] = server.events()
     assert (event["name"], event["pathname"], event["site_id"]) == (
         "pageview",

@@ -111,6 +111,13 @@ class GoatCounterRepo:
                 )
         return owner
 
+    def code_owner(self, code: str) -> int | None:
+        with self._sessions() as s:
+            owner: int | None = s.scalar(
+                select(GoatCounterSite.site_id).where(GoatCounterSite.code == code)
+            )
+        return owner
+
     def site_for_host(self, host: str) -> int | None:
         """The site whose cname is `host`, or whose code is the host's first label."""
         hosts = self._hosts

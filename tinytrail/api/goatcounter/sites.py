@@ -186,6 +186,8 @@ async def create_site(call: Call) -> Response:
         errors["cname"] = ["must be set"]  # self-hosted GoatCounter requires the cname
     runtime = call.runtime
     _check_cname(runtime, cname, None, errors)
+    if code and "code" not in errors and runtime.goatcounter.repo.code_owner(code) is not None:
+        errors["code"] = ["already exists"]
     if errors:
         raise field_errors(errors)
     sites = call.account_sites()

@@ -42,6 +42,8 @@ def gif(status: int = 200, reason: str = "", **extra: str) -> Response:
         "Access-Control-Allow-Origin": "*",
         "Cross-Origin-Resource-Policy": "cross-origin",
         "Cache-Control": "no-store",
+        # As GoatCounter does: a page sends one beacon, so the socket is not kept open.
+        "Connection": "close",
         **extra,
     }
     if reason:
