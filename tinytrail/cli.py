@@ -1,4 +1,4 @@
-"""The `tinytrail` command: serve, settings, and (as they land) import, export, aggregate, demo."""
+"""The `tinytrail` command: serve, settings, import, aggregate, export, api-keys, demo."""
 
 from __future__ import annotations
 
@@ -295,6 +295,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return goat.cmd_export(args, settings, server)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tinytrail import cli_demo
+
+    settings = load_settings(flags={"data_dir": args.data_dir})
+    server = args.server or os.environ.get("TINYTRAIL_URL", "")
+    if not server and _store_in_use(settings):
+        server = _running_server(settings)
+        if not server:
+            fail("the data folder is in use by a server; pass --server URL")
+            return 2
+        print(f"tinytrail: the data folder is in use; asking the server at {server}")
+    return cli_demo.cmd_demo(args, settings, server)
+
+
 def cmd_api_keys(args: argparse.Namespace) -> int:
     from tinytrail import cli_goatcounter as goat
 
@@ -323,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     goat.export_parser(sub)
     goat.api_keys_parser(sub)
+    from tinytrail.cli_demo import demo_parser
+
+    demo_parser(sub)
     args = parser.parse_args(argv)
     handlers = {
         "serve": cmd_serve,
@@ -331,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "aggregate": cmd_aggregate,
         "export": cmd_export,
         "api-keys": cmd_api_keys,
+        "demo": cmd_demo,
     }
     try:
         return handlers[args.command](args)
