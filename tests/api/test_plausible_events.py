@@ -492,6 +492,25 @@ def test_event_response_carries_cors_headers(server: Server, site: dict[str, Any
     assert response.headers["Access-Control-Allow-Origin"] == "https://x.io"
 
 
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [(b'{"n": "pageview", "u": ', 400), (b'{"p": "' + b"x" * 70_000 + b'"}', 413)],
+    ids=["unparsable", "too-large"],
+)
+def test_unreadable_requests_carry_cors_headers(
+    server: Server, site: dict[str, Any], body: bytes, status: int
+) -> None:
+    # The official tracker posts cross-origin and hands `{status}` to its callback: without
+    # CORS headers the browser hides the answer and the callback gets a network error instead.
+    response = server.client.post(
+        EVENT,
+        content=body,
+        headers={"Content-Type": "text/plain", "User-Agent": CHROME_UA, "Origin": "https://x.io"},
+    )
+    assert response.status_code == status
+    assert response.headers["Access-Control-Allow-Origin"] == "https://x.io"
+
+
 # -- helpers needing the store --------------------------------------------------------------
 
 

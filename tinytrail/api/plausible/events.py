@@ -59,13 +59,13 @@ async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
     try:
         body = await incoming.body(runtime.settings.max_body_bytes)
     except BodyTooLarge:
-        return Reply.of(_errors("request", "Request body is too large", 413))
+        return Reply.of(_errors("request", "Request body is too large", 413), cors)
     try:
         payload = decode_json(body)
         if not isinstance(payload, dict):
             raise ValueError
     except Exception:
-        return Reply.of(_errors("request", "Unable to parse request body as json"))
+        return Reply.of(_errors("request", "Unable to parse request body as json"), cors)
     try:
         hits, unknown = _decode(payload, runtime, ip, incoming.header(b"user-agent"))
     except FieldError as exc:
