@@ -1,4 +1,5 @@
-"""The `tinytrail` command: serve, settings, import, aggregate, export, api-keys, demo."""
+"""The `tinytrail` command: serve, settings, import, aggregate, export, api-keys, demo and the
+set-up commands create-admin and doctor."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, cast
 
-from tinytrail.cli_remote import fail, import_locally, post_import
+from tinytrail.cli_remote import fail, import_locally, post_import, running_server, store_in_use
 from tinytrail.settings import OPTIONS, Settings, SettingsError, load_settings, settings_markdown
 
 if TYPE_CHECKING:
@@ -112,8 +113,8 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 def cmd_import(args: argparse.Namespace) -> int:
     settings = load_settings(flags={"data_dir": args.data_dir})
     server = args.server or os.environ.get("TINYTRAIL_URL", "")
-    if not server and _store_in_use(settings):
-        server = _running_server(settings)
+    if not server and store_in_use(settings):
+        server = running_server(settings)
         if not server:
             fail(
                 f"the data folder {settings.data_dir} is in use by a server that does not "
@@ -178,34 +179,6 @@ def _open_input(path: str) -> Iterator[io.BufferedIOBase]:
             yield plain
 
 
-def _store_in_use(settings: Settings) -> bool:
-    """Whether another process (a server) holds the event store: DuckDB allows one owner."""
-    import duckdb
-
-    if not settings.events_path.exists():
-        return False
-    try:
-        duckdb.connect(str(settings.events_path), read_only=True).close()
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            return True
-        raise
-    return False
-
-
-def _running_server(settings: Settings) -> str:
-    """The URL of the server configured for this data folder, if it answers; else ""."""
-    import httpx
-
-    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
-    url = f"http://{host}:{settings.port}"
-    try:
-        healthy = httpx.get(f"{url}/health", timeout=3).status_code == 200
-    except httpx.HTTPError:
-        return ""
-    return url if healthy else ""
-
-
 def _import_here(
     settings: Settings, site_ref: str, chunks: Iterator[bytes]
 ) -> ImportSummary | None:
@@ -253,8 +226,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         return 2
     settings = load_settings(flags={"data_dir": args.data_dir})
     server = args.server or os.environ.get("TINYTRAIL_URL", "")
-    if not server and _store_in_use(settings):
-        server = _running_server(settings)
+    if not server and store_in_use(settings):
+        server = running_server(settings)
         if not server:
             fail("the data folder is in use by a server; pass --server URL")
             return 2
@@ -287,8 +260,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     settings = load_settings(flags={"data_dir": args.data_dir})
     server = goat.server_url(args)
-    if not server and _store_in_use(settings):
-        server = _running_server(settings)
+    if not server and store_in_use(settings):
+        server = running_server(settings)
         if not server:
             fail("the data folder is in use by a server; pass --server URL")
             return 2
@@ -300,13 +273,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     settings = load_settings(flags={"data_dir": args.data_dir})
     server = args.server or os.environ.get("TINYTRAIL_URL", "")
-    if not server and _store_in_use(settings):
-        server = _running_server(settings)
+    if not server and store_in_use(settings):
+        server = running_server(settings)
         if not server:
             fail("the data folder is in use by a server; pass --server URL")
             return 2
         print(f"tinytrail: the data folder is in use; asking the server at {server}")
     return cli_demo.cmd_demo(args, settings, server)
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from tinytrail import cli_setup
+
+    return cli_setup.cmd_create_admin(args, load_settings(flags={"data_dir": args.data_dir}))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from tinytrail import cli_setup
+
+    return cli_setup.cmd_doctor(args, load_settings(flags={"data_dir": args.data_dir}))
 
 
 def cmd_api_keys(args: argparse.Namespace) -> int:
@@ -338,8 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     goat.export_parser(sub)
     goat.api_keys_parser(sub)
     from tinytrail.cli_demo import demo_parser
+    from tinytrail.cli_setup import setup_parsers
 
     demo_parser(sub)
+    setup_parsers(sub)
     args = parser.parse_args(argv)
     handlers = {
         "serve": cmd_serve,
@@ -349,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": cmd_export,
         "api-keys": cmd_api_keys,
         "demo": cmd_demo,
+        "create-admin": cmd_create_admin,
+        "doctor": cmd_doctor,
     }
     try:
         return handlers[args.command](args)

@@ -80,3 +80,31 @@ def import_locally(
         return summary
     finally:
         runtime.stop()
+
+
+def store_in_use(settings: Settings) -> bool:
+    """Whether another process (a server) holds the event store: DuckDB allows one owner."""
+    import duckdb
+
+    if not settings.events_path.exists():
+        return False
+    try:
+        duckdb.connect(str(settings.events_path), read_only=True).close()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            return True
+        raise
+    return False
+
+
+def running_server(settings: Settings) -> str:
+    """The URL of the server configured for this data folder, if it answers; else ""."""
+    import httpx
+
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    url = f"http://{host}:{settings.port}"
+    try:
+        healthy = httpx.get(f"{url}/health", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return ""
+    return url if healthy else ""
