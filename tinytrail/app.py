@@ -28,16 +28,24 @@ def create_app(
     settings: Settings,
     clock: Callable[[], datetime] = utcnow,
     runtime: Runtime | None = None,
+    note_address: bool = False,
 ) -> HotPath:
+    """The application; `note_address`: note the listening URL in the data folder while serving
+    (the `serve` command), so `import`, `demo` and the others find this server."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings, clock)
         app.state.runtime = rt
         rt.start()
         jobs = asyncio.create_task(run_jobs(rt))
+        if note_address:
+            settings.address_note.write_text(settings.local_url + "\n")
         try:
             yield
         finally:
+            if note_address:
+                settings.address_note.unlink(missing_ok=True)
             jobs.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await jobs

@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     uvicorn.run(
-        create_app(settings, runtime=runtime),
+        create_app(settings, runtime=runtime, note_address=True),
         host=settings.host,
         port=settings.port,
         access_log=False,  # access logs would write visitors' IP addresses

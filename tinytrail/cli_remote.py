@@ -98,13 +98,21 @@ def store_in_use(settings: Settings) -> bool:
 
 
 def running_server(settings: Settings) -> str:
-    """The URL of the server configured for this data folder, if it answers; else ""."""
+    """The URL of the server holding this data folder, if it answers; else "".
+
+    A serving server notes its URL in the data folder (it may have been given another port on
+    its command line than this shell's settings say); the configured address is the fallback.
+    """
     import httpx
 
-    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
-    url = f"http://{host}:{settings.port}"
-    try:
-        healthy = httpx.get(f"{url}/health", timeout=3).status_code == 200
-    except httpx.HTTPError:
-        return ""
-    return url if healthy else ""
+    candidates = []
+    if settings.address_note.exists():
+        candidates.append(settings.address_note.read_text().strip())
+    candidates.append(settings.local_url)
+    for url in dict.fromkeys(candidates):
+        try:
+            if httpx.get(f"{url}/health", timeout=3).status_code == 200:
+                return url
+        except httpx.HTTPError:
+            continue
+    return ""

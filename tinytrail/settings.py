@@ -301,6 +301,23 @@ class Settings:
     def wal_dir(self) -> Path:
         return self.data_dir / "wal"
 
+    @property
+    def address_note(self) -> Path:
+        """Where a serving server notes its URL, so commands on this machine can find it."""
+        return self.data_dir / "server.url"
+
+    @property
+    def local_url(self) -> str:
+        """How a command on this machine reaches the server these settings describe."""
+        host = self.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "[::1]"
+        elif ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **values)
 

@@ -55,16 +55,18 @@ def test_create_admin_on_an_empty_folder_bootstraps_the_installation(tmp_path: P
 def test_create_admin_and_doctor_beside_a_running_server(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data")
     server.start()
-    env = {"TINYTRAIL_PORT": str(server.port)}
     data = str(server.data_dir)
     try:
-        healthy = run("doctor", "--data-dir", data, env=env)
+        # This shell's settings do not name the server's port: the server's note in the data
+        # folder does.
+        assert (server.data_dir / "server.url").read_text().strip() == server.url
+        healthy = run("doctor", "--data-dir", data)
         assert healthy.returncode == 0, healthy.stdout
         assert f"event store held by the server at {server.url}" in healthy.stdout
         assert "ok    metadata database (sqlite)" in healthy.stdout
 
         # A lost admin key: a new admin, usable at once by the running server.
-        created = run("create-admin", "--data-dir", data, "--email", "ops@example.com", env=env)
+        created = run("create-admin", "--data-dir", data, "--email", "ops@example.com")
         assert created.returncode == 0, created.stderr
         key = printed_key(created.stdout)
         users = httpx.get(f"{server.url}/api/v1/users", headers={"X-API-KEY": key}).json()
@@ -74,6 +76,7 @@ def test_create_admin_and_doctor_beside_a_running_server(tmp_path: Path) -> None
     finally:
         server.stop()
 
+    assert not (server.data_dir / "server.url").exists()
     stopped = run("doctor", "--data-dir", data)
     assert stopped.returncode == 0, stopped.stdout
     assert "ok    event store readable: 0 events" in stopped.stdout
