@@ -310,10 +310,9 @@ class Settings:
     def local_url(self) -> str:
         """How a command on this machine reaches the server these settings describe."""
         host = self.host
-        if host in ("", "0.0.0.0"):
-            host = "127.0.0.1"
-        elif host == "::":
-            host = "[::1]"
+        # "localhost", not a loopback address: the data folder holds no IP address at all.
+        if host in ("", "0.0.0.0", "::", "127.0.0.1", "::1"):
+            host = "localhost"
         elif ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"http://{host}:{self.port}"

@@ -59,10 +59,11 @@ def test_create_admin_and_doctor_beside_a_running_server(tmp_path: Path) -> None
     try:
         # This shell's settings do not name the server's port: the server's note in the data
         # folder does.
-        assert (server.data_dir / "server.url").read_text().strip() == server.url
+        noted = (server.data_dir / "server.url").read_text().strip()
+        assert noted == f"http://localhost:{server.port}"
         healthy = run("doctor", "--data-dir", data)
         assert healthy.returncode == 0, healthy.stdout
-        assert f"event store held by the server at {server.url}" in healthy.stdout
+        assert f"event store held by the server at {noted}" in healthy.stdout
         assert "ok    metadata database (sqlite)" in healthy.stdout
 
         # A lost admin key: a new admin, usable at once by the running server.
