@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import html
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -431,3 +432,84 @@ def test_a_stored_funnel_is_evaluated_over_the_dashboards_period(server: Server)
         "/dashboard/api/funnel.example/funnel", json={"funnel_id": 999, "query": {}}
     )
     assert missing.status_code == 404
+
+
+def test_this_month_and_year_compare_with_as_many_days_before_them(server: Server) -> None:
+    """Plausible cuts the current period at today before shifting it back (`Comparisons`):
+    on 18 March, "this month" (1-18 March) compares with 11-28 February, not all of February;
+    "this year" (77 days) with 16 October-31 December 2025."""
+    key, site = server.tenant("trim.example")
+    now = server.clock.now
+    for days_back, ip in ((41, "1"), (26, "2"), (158, "3"), (137, "4"), (0, "5")):
+        server.clock.now = now - timedelta(days=days_back)  # 5 Feb, 20 Feb, 11 Oct, 1 Nov, today
+        server.collect(site["id"], "/", ip=f"198.51.100.{ip}", host="trim.example")
+    server.clock.now = now
+    server.flush()
+    sign_in(server, key)
+    expected = {
+        ("month", "previous_period"): (["2026-02-11", "2026-02-28"], 1),
+        ("month", "year_over_year"): (["2025-03-01", "2025-03-18"], 0),
+        ("year", "previous_period"): (["2025-10-16", "2025-12-31"], 1),
+        ("day", "previous_period"): (["2026-03-17", "2026-03-17"], 0),
+        ("7d", "previous_period"): (["2026-03-04", "2026-03-10"], 0),
+    }
+    for (date_range, comparison), (dates, visitors) in expected.items():
+        status, body = data_query(
+            server,
+            "trim.example",
+            {"metrics": ["visitors"], "date_range": date_range},
+            comparison=comparison,
+        )
+        assert status == 200, body
+        compared = body["comparison"]
+        assert [d[:10] for d in compared["query"]["date_range"]] == dates, date_range
+        assert compared["results"][0]["metrics"] == [visitors], date_range
+    # The current period itself stays whole (the top stats count all of it).
+    status, body = data_query(
+        server, "trim.example", {"metrics": ["visitors"], "date_range": "month"}
+    )
+    assert body["query"]["date_range"] == ["2026-03-01T00:00:00Z", "2026-03-31T23:59:59Z"]
+
+
+def test_the_graph_of_a_current_period_ends_at_the_present(server: Server) -> None:
+    """`include.trim_relative_date_range` (Plausible's flag for the main graph): today, this
+    month and this year have no future buckets; other ranges keep every bucket."""
+    key, site = server.tenant("now.example")
+    server.collect(site["id"], "/", ip="198.51.100.1", host="now.example")
+    server.flush()
+    sign_in(server, key)
+
+    def labels(date_range: str, interval: str, trim: bool = True) -> list[str]:
+        include = {"time_labels": True, "trim_relative_date_range": trim}
+        query = {
+            "metrics": ["visitors"],
+            "date_range": date_range,
+            "dimensions": [f"time:{interval}"],
+            "include": include,
+        }
+        status, body = data_query(server, "now.example", query, comparison="previous_period")
+        assert status == 200, body
+        assert body["query"]["include"] == {"time_labels": True}
+        found: list[str] = body["meta"]["time_labels"]
+        return found
+
+    day = labels("day", "hour")  # the clock says 12:00 UTC
+    assert (day[0], day[-1], len(day)) == ("2026-03-18 00:00:00", "2026-03-18 12:00:00", 13)
+    assert labels("month", "day")[-1] == "2026-03-18"
+    assert labels("year", "month") == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    assert labels("month", "day", trim=False)[-1] == "2026-03-31"
+    assert labels("30d", "day")[-1] == "2026-03-17"
+    status, body = data_query(
+        server,
+        "now.example",
+        {
+            "metrics": ["visitors"],
+            "date_range": "day",
+            "dimensions": ["time:hour"],
+            "include": {"trim_relative_date_range": True},
+        },
+    )
+    assert status == 200 and body["results"] == [
+        {"dimensions": ["2026-03-18 12:00:00"], "metrics": [1]}
+    ]
+    assert body["query"]["date_range"] == ["2026-03-18T00:00:00Z", "2026-03-18T12:00:00Z"]

@@ -5,7 +5,11 @@
 parser, engine and response shaping as the public Stats API, so the dashboard shows the numbers
 the API returns. The dashboard-only parts: the viewer is a session or a shared link instead of
 a Bearer key (no hourly API quota, a per-viewer rate limit instead), `"realtime"` and `"30m"`
-ranges (Plausible's internal ones), and the comparison period, answered as a second result.
+ranges (Plausible's internal ones), `include.trim_relative_date_range` (Plausible's internal
+flag for the main graph: today, this month and this year end at the present, so the graph has
+no future buckets), and the comparison period, answered as a second result. As in Plausible,
+the comparison period is computed from the range cut at today (`Comparisons`): "this month" on
+the 22nd compares with the 22 days before it, not with the whole previous month.
 
 `POST /dashboard/api/{domain}/funnel` evaluates a stored funnel (`{"funnel_id", "query"}`) with
 the engine's goal funnel, over the same period and filters.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -35,6 +40,8 @@ from tinytrail.storage.duckdb_store import QueryTimeout
 
 MAX_BODY = 64 * 1024
 INTERNAL_RANGES = ("realtime", "30m")
+TRIM = "trim_relative_date_range"
+TRIMMED_RANGES = ("day", "month", "year")
 COMPARISONS: dict[str, Callable[[periods.DateRange], periods.DateRange]] = {
     "previous_period": periods.previous_period,
     "year_over_year": periods.year_over_year,
@@ -80,10 +87,38 @@ def _parse(runtime: Runtime, site: Site, v2_query: dict[str, Any]) -> tuple[dict
     context = runtime.site_context(site.id)
     now = runtime.clock()
     v2 = {**v2_query, "site_id": site.domain}
+    include = v2.get("include")
+    trim = isinstance(include, dict) and include.get(TRIM) is True
+    if isinstance(include, dict) and TRIM in include:
+        v2["include"] = {k: v for k, v in include.items() if k != TRIM}
     if v2.get("date_range") in INTERNAL_RANGES:
         resolved = periods.named_range(v2["date_range"], now, context.timezone)
         v2["date_range"] = [resolved.start.isoformat(), resolved.end.isoformat()]
-    return v2, parse_query(v2, context, now)
+    parsed = parse_query(v2, context, now)
+    if trim and v2.get("date_range") in TRIMMED_RANGES:
+        parsed = replace(parsed, date_range=_up_to_now(parsed.date_range, now))
+    return v2, parsed
+
+
+def _up_to_now(current: periods.DateRange, now: datetime) -> periods.DateRange:
+    """Today, this month or this year ending at the present (Plausible's
+    `trim_relative_date_range`): today at this moment, longer ranges at the end of today."""
+    today = now.astimezone(current.timezone).date()
+    if not current.first <= today <= current.last:
+        return current
+    if current.first == current.last:
+        moment = min(now.replace(microsecond=0), current.end)
+        return periods.from_instants(current.start, moment, current.timezone)
+    return periods.from_dates(current.first, today, current.timezone)
+
+
+def _compared(current: periods.DateRange, mode: str, now: datetime) -> periods.DateRange:
+    """The comparison period of a range cut at today, as Plausible's `Comparisons` does
+    (`earliest(last, now)`): the rest of this month or year is not compared."""
+    today = now.astimezone(current.timezone).date()
+    if current.first <= today < current.last:
+        current = periods.from_dates(current.first, today, current.timezone)
+    return COMPARISONS[mode](current)
 
 
 Answer = Callable[[Runtime, Site, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -111,7 +146,8 @@ async def _query(runtime: Runtime, site: Site, body: dict[str, Any]) -> dict[str
     v2, parsed = _parse(runtime, site, body["query"])
     queries = [parsed]
     if comparison is not None:
-        queries.append(replace(parsed, date_range=COMPARISONS[comparison](parsed.date_range)))
+        compared = _compared(parsed.date_range, comparison, runtime.clock())
+        queries.append(replace(parsed, date_range=compared))
     # Both periods at once: the top stats wait for the comparison too.
     results = await asyncio.gather(*(asyncio.to_thread(runtime.engine.run, q) for q in queries))
     answer = shape(results[0], v2, site.domain)
