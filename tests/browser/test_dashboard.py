@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -378,4 +379,185 @@ def test_phone_width_and_sign_out(server: ServerProcess, browser: Any) -> None:
     started = time.monotonic()
     page.goto(f"{server.url}/sites")
     assert "/login" in page.url and time.monotonic() - started < 10
+    page.context.close()
+
+
+def _csv(page: Any) -> list[list[str]]:
+    """Click "Export CSV" and read the file the browser saved."""
+    with page.expect_download() as download:
+        page.click("#export")
+    text = Path(download.value.path()).read_text()
+    assert not page.is_visible("#status"), page.inner_text("#status")
+    return [line.split(",") for line in text.splitlines()]
+
+
+def _points(page: Any) -> dict[str, str]:
+    """The graph's points, label → value, from its accessible description."""
+    described: str = page.get_attribute("#graph", "aria-label")
+    pairs = described.split(" over time: ", 1)[1].split(", ")
+    return dict(pair.rsplit(" ", 1) for pair in pairs)
+
+
+def _y_axis(page: Any) -> list[str]:
+    texts = page.query_selector_all(".chart text[text-anchor=end]")
+    return [t.text_content() for t in texts]
+
+
+MARCH = "period=custom&from=2025-03-01&to=2025-03-31"
+
+
+def test_export_csv_and_graphs_of_rates_work_per_bucket(
+    server: ServerProcess, browser: Any
+) -> None:
+    """Views per visit and the conversion rate are computed per day (the engine groups neither
+    by time): views per visit from the day's pageviews and visits, the conversion rate as the
+    day's own (Plausible's group_conversion_rate), in the graph and in "Export CSV"."""
+    page = _page(browser, accept_downloads=True)
+    _sign_in(page, server.url)
+    page.wait_for_url("**/sites")
+    page.goto(f"{server.url}/sites/{DOMAIN}")
+    _loaded(page)
+    # The default view (last 30 days, no data) exports every day, views per visit included.
+    rows = _csv(page)
+    header = ["day", "visitors", "visits", "pageviews", "views_per_visit", "bounce_rate"]
+    assert rows[0] == [*header, "visit_duration"]
+    assert len(rows) == 31 and all(r[1:] == ["0"] * 6 for r in rows[1:])
+
+    page.goto(f"{server.url}/sites/{DOMAIN}?{MARCH}")
+    _loaded(page)
+    by_day = {r[0]: r[1:] for r in _csv(page)[1:]}
+    assert len(by_day) == 31
+    # 10 March: v1 (2 pageviews, 60 s), v2 (bounce), v3 (1 pageview + Signup, 60 s).
+    assert by_day["2025-03-10"] == ["3", "3", "4", "1.33", "33", "40"]
+    assert by_day["2025-03-20"] == ["2", "2", "3", "1.5", "50", "30"]
+    assert by_day["2025-03-11"] == ["0"] * 6
+
+    _reload_data(page, lambda: page.click(".stat[data-metric=views_per_visit]"))
+    assert "metric=views_per_visit" in page.url
+    points = _points(page)
+    per_day = [points[day] for day in ("2025-03-10", "2025-03-20", "2025-03-11")]
+    assert per_day == ["1.33", "1.5", "0"]
+    assert page.query_selector(".chart polyline.line:not(.previous)") is not None
+
+    # With a goal filter: 10 March converted 1 of its 3 visitors, 20 March none of 2; the
+    # period's rate (the top stat) is 1 of 5.
+    goal = f"{server.url}/sites/{DOMAIN}?{MARCH}&f=is,event:goal,Signup&metric=conversion_rate"
+    page.goto(goal)
+    _loaded(page)
+    assert _stat(page, "conversion_rate") == "20"
+    points = _points(page)
+    assert (points["2025-03-10"], points["2025-03-20"]) == ("33.33", "0")
+    by_day = {r[0]: r[1:] for r in _csv(page)[1:]}
+    assert by_day["2025-03-10"] == ["1", "1", "33.33"] and by_day["2025-03-20"] == ["0", "0", "0"]
+    # Small counts get distinct, whole axis labels (0, 1, 2; not 0, 1, 1).
+    _reload_data(page, lambda: page.click(".stat[data-metric=visitors]"))
+    assert _y_axis(page) == ["0", "1", "2"]
+    _shot(page, "graph-conversions")
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_all_time_offers_no_comparison(server: ServerProcess, browser: Any) -> None:
+    page = _page(browser)
+    _sign_in(page, server.url)
+    page.wait_for_url("**/sites")
+    page.goto(f"{server.url}/sites/{DOMAIN}?period=all&compare=previous_period")
+    _loaded(page)
+    assert page.is_disabled("#compare") and page.input_value("#compare") == ""
+    assert _stat(page, "visitors") != "0"
+    assert page.query_selector_all(".stat-change") == []
+    assert page.query_selector(".chart polyline.previous") is None
+    # All time runs from March 2025 to now: month labels carry their year.
+    labels = page.query_selector_all(".chart text[text-anchor=middle]")
+    assert "Mar 2025" in [t.text_content() for t in labels]
+    # Another period brings the comparison back.
+    _reload_data(page, lambda: page.select_option("#period", "30d"))
+    assert not page.is_disabled("#compare") and page.input_value("#compare") == "previous_period"
+    assert page.query_selector(".chart polyline.previous") is not None
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_current_periods_graph_up_to_the_present(server: ServerProcess, browser: Any) -> None:
+    """Today, this month and this year end at the present, not with zeros for the future."""
+    page = _page(browser)
+    _sign_in(page, server.url)
+    page.wait_for_url("**/sites")
+    for period, interval, label_of in (
+        ("day", "hour", lambda now: now.strftime("%Y-%m-%d %H:00:00")),
+        ("month", "day", lambda now: now.strftime("%Y-%m-%d")),
+        ("year", "month", lambda now: now.strftime("%Y-%m-01")),
+    ):
+        before = datetime.now(UTC)
+        page.goto(f"{server.url}/sites/{DOMAIN}?period={period}&compare=previous_period")
+        _loaded(page)
+        after = datetime.now(UTC)
+        assert page.input_value("#interval") == interval
+        last = list(_points(page))[-1]
+        assert last in (label_of(before), label_of(after)), (period, last)
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_a_site_without_properties_says_so(server: ServerProcess, browser: Any) -> None:
+    created = httpx.post(
+        f"{server.url}/api/v1/websites",
+        json={"domain": "bare.example"},
+        headers={"X-API-KEY": ADMIN_KEY},
+    )
+    assert created.status_code == 201, created.text
+    page = _page(browser)
+    _sign_in(page, server.url)
+    page.wait_for_url("**/sites")
+    page.goto(f"{server.url}/sites/bare.example")
+    _loaded(page)
+    assert page.inner_text("#panel-props .panel-head").split("\n") == ["Custom properties", "CSV"]
+    assert "No custom properties yet" in page.inner_text("#panel-props .rows")
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_location_chips_show_names(server: ServerProcess, browser: Any) -> None:
+    page = _page(browser)
+    _sign_in(page, server.url)
+    page.wait_for_url("**/sites")
+    page.goto(f"{server.url}/sites/{DOMAIN}?period=all")
+    _loaded(page)
+    _reload_data(page, lambda: page.click("#panel-locations li.row[data-label=Germany] a"))
+    assert "f=is%2Cvisit%3Acountry%2CDE" in page.url and "l=DE%2CGermany" in page.url
+    assert page.inner_text("#filters .chip span") == "Country is Germany"
+    assert _stat(page, "visitors") == "2"
+    # The name is part of the bookmark.
+    bookmarked = page.url
+    _reload_data(page, lambda: page.goto(bookmarked))
+    assert page.inner_text("#filters .chip span") == "Country is Germany"
+    assert page.js_errors == []
+    page.context.close()
+
+
+def test_realtime_panels_funnels_and_csv_cover_30_minutes(
+    server: ServerProcess, browser: Any
+) -> None:
+    """Only "current visitors" counts the last 5 minutes (runs after the settings test, which
+    adds a funnel)."""
+    page = _page(browser, accept_downloads=True)
+    sent: list[tuple[str, dict[str, Any]]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append((r.url, json.loads(r.post_data))) if "/dashboard/api/" in r.url else None
+        ),
+    )
+    _sign_in(page, server.url)
+    page.wait_for_url("**/sites")
+    page.goto(f"{server.url}/sites/{DOMAIN}?period=realtime")
+    _loaded(page)
+    page.wait_for_selector("#panel-funnels li.row")
+    rows = _csv(page)
+    assert rows[0] == ["hour", "visitors", "pageviews"] and len(rows) >= 2
+    ranges = {(url.split("/")[-1], body["query"]["date_range"]) for url, body in sent}
+    assert ranges == {("query", "realtime"), ("query", "30m"), ("funnel", "30m")}
+    current = [body for url, body in sent if body["query"]["date_range"] == "realtime"]
+    assert all(body["query"]["metrics"] == ["visitors"] for body in current)
+    assert page.js_errors == []
     page.context.close()

@@ -32,13 +32,19 @@
   function readState() {
     const p = new URLSearchParams(location.search);
     const filters = p.getAll("f").map(parseFilter).filter(Boolean);
+    // Names shown for filter values that are codes (country, region, city), as `l=value,name`.
+    const labels = {};
+    for (const text of p.getAll("l")) {
+      const comma = text.indexOf(",");
+      if (comma > 0) labels[text.slice(0, comma)] = text.slice(comma + 1);
+    }
     return {
       period: p.get("period") || "30d",
       from: p.get("from") || "", to: p.get("to") || "",
       compare: COMPARE_MODES.includes(p.get("compare")) ? p.get("compare") : "",
       interval: p.get("interval") || "",
       metric: p.get("metric") || "visitors",
-      filters,
+      filters, labels,
       tabs: {},
     };
   }
@@ -59,6 +65,7 @@
     if (s.interval) p.set("interval", s.interval);
     if (s.metric !== "visitors") p.set("metric", s.metric);
     for (const f of s.filters) p.append("f", f.join(","));
+    for (const f of s.filters) if (s.labels[f[2]]) p.append("l", f[2] + "," + s.labels[f[2]]);
     return location.pathname + "?" + p.toString();
   }
 
@@ -80,6 +87,11 @@
   }
 
   const realtime = () => state.period === "realtime";
+  // Realtime panels, stats, funnels and CSVs cover the last 30 minutes (Plausible's "30m");
+  // only "current visitors" counts the last 5.
+  const panelRange = () => (realtime() ? "30m" : dateRange());
+  // Plausible offers no comparison for realtime and all time.
+  const comparable = () => !realtime() && state.period !== "all";
 
   function v2Filters(extra) {
     return state.filters.concat(extra || []).map(([op, dim, value]) => [op, dim, [value]]);
@@ -163,9 +175,10 @@
   async function loadTopStats() {
     const metrics = topMetrics();
     if (!metrics.includes(state.metric)) state.metric = metrics[0];
-    // Top stats always show a change: against the chosen comparison, else the previous period.
-    const comparison = realtime() ? null : state.compare || "previous_period";
-    const answer = await query({ metrics, date_range: realtime() ? "30m" : dateRange() }, comparison);
+    // Top stats show a change against the chosen comparison, else the previous period (none
+    // for realtime and all time).
+    const comparison = comparable() ? state.compare || "previous_period" : null;
+    const answer = await query({ metrics, date_range: panelRange() }, comparison);
     const now = answer.results[0] ? answer.results[0].metrics : [];
     const before = answer.comparison && answer.comparison.results[0] ? answer.comparison.results[0].metrics : [];
     const box = $("top-stats");
@@ -221,6 +234,11 @@
     return allowed.includes("day") ? "day" : allowed[0];
   }
 
+  function graphInterval() {
+    const allowed = intervals();
+    return allowed.includes(state.interval) ? state.interval : defaultInterval(allowed);
+  }
+
   async function loadGraph() {
     const card = document.querySelector(".graph-card");
     card.hidden = realtime();
@@ -228,19 +246,41 @@
     const allowed = intervals();
     const select = $("interval");
     for (const option of select.options) option.hidden = option.disabled = !allowed.includes(option.value);
-    const interval = allowed.includes(state.interval) ? state.interval : defaultInterval(allowed);
+    const interval = graphInterval();
     select.value = interval;
     const metric = state.metric;
     $("graph-title").textContent = goalLabel(metric);
-    const q = { metrics: [metric], dimensions: ["time:" + interval], include: { time_labels: true } };
-    const answer = await query(q, state.compare || null);
-    drawGraph(metric, series(answer), answer.comparison ? series(answer.comparison) : null);
+    const answer = await timeSeries([metric], interval, comparable() ? state.compare || null : null);
+    const one = (points) => points && points.map((p) => ({ label: p.label, value: p.values[0] }));
+    drawGraph(metric, one(answer.now), one(answer.before));
   }
 
-  function series(answer) {
-    const values = new Map(answer.results.map((r) => [r.dimensions[0], r.metrics[0]]));
-    const labels = answer.meta.time_labels || [];
-    return labels.map((label) => ({ label, value: values.get(label) ?? 0 }));
+  // Metrics per time bucket. The engine groups neither views per visit nor the conversion rate
+  // by time, so these come as Plausible's dashboard computes them: pageviews / visits per
+  // bucket, and the bucket's own conversion rate (group_conversion_rate). A session metric in
+  // the query keeps visits counted on sessions, as in the top stats and the Visits graph. The
+  // range ends at the present (trim_relative_date_range), so today, this month and this year
+  // have no future buckets; past buckets without data are 0.
+  const PER_BUCKET = { views_per_visit: ["pageviews", "visits", "bounce_rate"], conversion_rate: ["group_conversion_rate"] };
+
+  async function timeSeries(metrics, interval, comparison) {
+    const asked = [...new Set(metrics.flatMap((m) => PER_BUCKET[m] || [m]))];
+    const answer = await query({
+      metrics: asked, dimensions: ["time:" + interval], date_range: panelRange(),
+      include: { time_labels: true, trim_relative_date_range: true },
+    }, comparison);
+    const points = (a) => {
+      const rows = new Map(a.results.map((r) => [r.dimensions[0], r.metrics]));
+      return (a.meta.time_labels || []).map((label) => {
+        const row = rows.get(label);
+        const get = (m) => (row ? Number(row[asked.indexOf(m)]) || 0 : 0);
+        const value = (m) => m === "views_per_visit"
+          ? (get("visits") ? Math.round((100 * get("pageviews")) / get("visits")) / 100 : 0)
+          : get((PER_BUCKET[m] || [m])[0]);
+        return { label, values: metrics.map(value) };
+      });
+    };
+    return { now: points(answer), before: answer.comparison ? points(answer.comparison) : null };
   }
 
   const SVG = "http://www.w3.org/2000/svg";
@@ -255,7 +295,7 @@
     const width = Math.max(box.clientWidth, 280), height = 220;
     const pad = { left: 44, right: 12, top: 12, bottom: 28 };
     const all = points.concat(previous || []).map((p) => Number(p.value) || 0);
-    const top = Math.max(1, ...all);
+    const top = axisTop(Math.max(0, ...all), metric);
     const x = (i) => pad.left + (points.length < 2 ? 0 : (i * (width - pad.left - pad.right)) / (points.length - 1));
     const y = (v) => height - pad.bottom - ((Number(v) || 0) / top) * (height - pad.top - pad.bottom);
     const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "chart" });
@@ -263,14 +303,16 @@
       const gy = y(top * f);
       chart.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: gy, y2: gy, class: "grid" }));
       const t = svg("text", { x: pad.left - 6, y: gy + 4, class: "axis", "text-anchor": "end" });
-      t.textContent = formatMetric(metric, metric === "visit_duration" ? Math.round(top * f) : +(top * f).toFixed(metric === "views_per_visit" ? 2 : 0));
+      t.textContent = formatMetric(metric, metric === "visit_duration" ? Math.round(top * f) : +(top * f).toFixed(2));
       chart.append(t);
     }
     const step = Math.max(1, Math.ceil(points.length / Math.max(2, Math.floor(width / 90))));
+    const years = new Set(points.map((p) => String(p.label).slice(0, 4))).size > 1;
+    const monthly = graphInterval() === "month";
     points.forEach((p, i) => {
       if (i % step) return;
       const t = svg("text", { x: x(i), y: height - 8, class: "axis", "text-anchor": "middle" });
-      t.textContent = shortLabel(p.label);
+      t.textContent = shortLabel(p.label, monthly, years);
       chart.append(t);
     });
     const line = (pts) => pts.map((p, i) => `${x(i).toFixed(1)},${y(p.value).toFixed(1)}`).join(" ");
@@ -299,12 +341,26 @@
     box.replaceChildren(chart, tip);
   }
 
-  function shortLabel(label) {
+  // The graph's top: a round number whose half is a round number too (whole for counts), so
+  // the three grid lines never repeat a label.
+  function axisTop(max, metric) {
+    const whole = !["views_per_visit", "bounce_rate", "conversion_rate"].includes(metric);
+    if (!(max > 0)) return whole ? 2 : 1;
+    const magnitude = Math.pow(10, Math.floor(Math.log10(max / 2)));
+    for (const m of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) {
+      const half = m * magnitude;
+      if (half * 2 >= max && (!whole || Number.isInteger(half))) return half * 2;
+    }
+    return Math.ceil(max / 2) * 2;
+  }
+
+  // "Mar 10" or "14:00"; months as "Mar"; with the year when the range spans years.
+  function shortLabel(label, monthly, years) {
     const m = /^(\d{4})-(\d\d)-(\d\d)(?: (\d\d):\d\d)?/.exec(String(label));
     if (!m) return String(label);
     const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     if (m[4] !== undefined) return m[4] + ":00";
-    return months[+m[2] - 1] + " " + +m[3];
+    return months[+m[2] - 1] + (monthly ? "" : " " + +m[3]) + (years ? " " + m[1] : "");
   }
 
   // -- panels ---------------------------------------------------------------------------------
@@ -376,7 +432,7 @@
       });
       const tab = tabOf(panel);
       if (tab.choices) tabs.append(choiceSelect(panel.id + ":choice", tab.choices.map((d) => [d, LABELS[d]]), panel));
-      if (tab.prop) tabs.append(cfg.props.length ? choiceSelect("prop", cfg.props.map((p) => [p, p]), panel) : null);
+      if (tab.prop && cfg.props.length) tabs.append(choiceSelect("prop", cfg.props.map((p) => [p, p]), panel));
       if (tab.funnel) tabs.append(choiceSelect("funnel", cfg.funnels.map((f) => [String(f.id), f.name]), panel));
       head.append(tabs);
       head.append(el("button", { type: "button", class: "link small", text: "CSV", "aria-label": "Download " + panel.title + " as CSV", onclick: () => panelCsv(panel) }));
@@ -419,7 +475,7 @@
         return;
       }
       const answer = await query({
-        metrics: spec.metrics, dimensions: spec.dims, date_range: realtime() ? "30m" : dateRange(),
+        metrics: spec.metrics, dimensions: spec.dims, date_range: panelRange(),
         pagination: { limit: (limit || ROWS_SHOWN) + 1 },
       });
       renderRows(rowsBox, panel, spec, answer, limit || ROWS_SHOWN);
@@ -439,11 +495,13 @@
       const label = String(r.dimensions[0] ?? "(none)");
       const value = String(r.dimensions[r.dimensions.length - 1] ?? "");
       const filter = ["is", spec.filterDim, value];
+      // Location rows filter by code (US, US-CA, a city id); the chip shows the row's name.
+      const labels = value && label !== value ? Object.assign({}, state.labels, { [value]: label }) : state.labels;
       const bar = el("span", { class: "bar" });
       bar.style.width = (100 * (Number(r.metrics[0]) || 0)) / top + "%";
       const link = el("a", {
-        href: urlFor(Object.assign({}, state, { filters: withFilter(filter) })), class: "row-link",
-        title: "Filter by " + label, onclick: (event) => { event.preventDefault(); go({ filters: withFilter(filter) }); },
+        href: urlFor(Object.assign({}, state, { filters: withFilter(filter), labels })), class: "row-link",
+        title: "Filter by " + label, onclick: (event) => { event.preventDefault(); go({ filters: withFilter(filter), labels }); },
       }, bar, el("span", { class: "label", text: label }));
       list.append(el("li", { class: "row", "data-label": label }, link,
         el("span", { class: "values" }, ...r.metrics.map((m, i) => el("span", { text: formatMetric(spec.metrics[i], m), "data-value": String(m) })))));
@@ -465,7 +523,7 @@
     const url = "/dashboard/api/" + encodeURIComponent(cfg.domain) + "/funnel" + auth;
     const response = await fetch(url, {
       method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ funnel_id: Number(id), query: { date_range: dateRange(), filters: v2Filters() } }),
+      body: JSON.stringify({ funnel_id: Number(id), query: { date_range: panelRange(), filters: v2Filters() } }),
     });
     const answer = await response.json().catch(() => ({ error: "HTTP " + response.status }));
     if (!response.ok) throw new Error(answer.error);
@@ -496,7 +554,7 @@
     list.replaceChildren();
     state.filters.forEach((f, i) => {
       const dim = f[1].startsWith("event:props:") ? f[1].slice(12) : LABELS[f[1]] || f[1];
-      const text = dim + " " + f[0].replace("_", " ") + " " + f[2];
+      const text = dim + " " + f[0].replace("_", " ") + " " + (state.labels[f[2]] || f[2]);
       list.append(el("li", { class: "chip" }, el("span", { text }),
         el("button", { type: "button", "aria-label": "Remove filter " + text, text: "×",
           onclick: () => go({ filters: state.filters.filter((_, j) => j !== i) }) })));
@@ -528,7 +586,7 @@
       }
       const spec = tabQuery(panel, tab);
       if (!spec) return;
-      const answer = await query({ metrics: spec.metrics, dimensions: spec.dims, date_range: realtime() ? "30m" : dateRange(), pagination: { limit: 10000 } });
+      const answer = await query({ metrics: spec.metrics, dimensions: spec.dims, date_range: panelRange(), pagination: { limit: 10000 } });
       const name = spec.filterDim.replace(/[^a-z_]+/gi, "_") + ".csv";
       download(name, [spec.filterDim.split(":").pop()].concat(spec.metrics), answer.results.map((r) => [r.dimensions[0]].concat(r.metrics)));
     } catch (error) { showError(error); }
@@ -537,9 +595,9 @@
   async function exportAll() {
     try {
       const metrics = topMetrics();
-      const interval = $("interval").value || "day";
-      const answer = await query({ metrics, dimensions: ["time:" + interval] });
-      download(cfg.domain + "-" + interval + ".csv", [interval].concat(metrics), answer.results.map((r) => [r.dimensions[0]].concat(r.metrics)));
+      const interval = realtime() ? "hour" : graphInterval();
+      const answer = await timeSeries(metrics, interval, null);
+      download(cfg.domain + "-" + interval + ".csv", [interval].concat(metrics), answer.now.map((p) => [p.label].concat(p.values)));
     } catch (error) { showError(error); }
   }
 
@@ -571,8 +629,8 @@
     $("period").value = state.period;
     $("custom-range").hidden = state.period !== "custom";
     $("from").value = state.from; $("to").value = state.to;
-    $("compare").value = state.compare;
-    $("compare").disabled = realtime();
+    $("compare").value = comparable() ? state.compare : "";
+    $("compare").disabled = !comparable();
   }
 
   async function load() {
