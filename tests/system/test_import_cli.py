@@ -243,10 +243,24 @@ def test_a_busy_data_folder_without_a_reachable_server_says_what_to_do(
     running: ServerProcess, data: Path, tmp_path: Path
 ) -> None:
     source = write(tmp_path / "events.ndjson", lines(2))
+    # Neither the server's note in the data folder nor this shell's settings reach it (as for
+    # a server behind another address): the command cannot find it.
+    (data / "server.url").write_text(f"http://localhost:{free_port()}\n")
     env = clean_env(TINYTRAIL_PORT=str(free_port()))
     done = run_import("--site", DOMAIN, "--data-dir", str(data), str(source), env=env)
     assert done.returncode == 2
     assert "--server" in done.stderr
+
+
+def test_the_command_finds_the_server_through_its_note_in_the_data_folder(
+    running: ServerProcess, data: Path, tmp_path: Path
+) -> None:
+    source = write(tmp_path / "events.ndjson", lines(2))
+    env = clean_env(TINYTRAIL_PORT=str(free_port()), TINYTRAIL_ADMIN_API_KEY=ADMIN_KEY)
+    done = run_import("--site", DOMAIN, "--data-dir", str(data), str(source), env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"sending to the server at http://localhost:{running.port}" in done.stdout
+    assert "loaded 2, skipped 0" in done.stdout
 
 
 def test_the_server_refuses_a_wrong_key(running: ServerProcess, tmp_path: Path) -> None:
