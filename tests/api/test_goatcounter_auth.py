@@ -167,6 +167,56 @@ def test_errors_are_json_even_without_a_json_content_type(server: Server) -> Non
     assert response.headers["content-type"].startswith("application/json")
 
 
+DEEP = b"[" * 20000 + b"]" * 20000
+NESTED = b"[" * 500 + b"]" * 500  # as deep as the decoder reads: an ordinary type error
+UTF8 = "invalid JSON: invalid character in JSON (invalid UTF-8)"
+BODY_ROUTES = [("POST", "/count"), ("POST", "/export"), ("PUT", "/sites"), ("PATCH", "/sites/")]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"a":"\xff"}', UTF8),
+        (b'{"hits": [{"path": "/\xc3("}]}', UTF8),
+        (b'{"\xff": 1}', UTF8),
+        (DEEP, "invalid JSON: exceeded max depth"),
+        (b'{"hits": ' + DEEP + b"}", "invalid JSON: exceeded max depth"),
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+def test_undecodable_bodies_are_400_in_goatcounters_shape(
+    server: Server, content: bytes, message: str, method: str, path: str
+) -> None:
+    gc, site = account(server)
+    url = f"/api/v0{path}{site['gc_id'] if path.endswith('/') else ''}"
+    response = server.client.request(method, url, content=content, headers=gc.headers())
+    assert (response.status_code, response.json()) == (400, {"error": message})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"hits": ' + NESTED + b"}",
+        b'{"hits": [{"path": ' + NESTED + b"}]}",
+        b'{"hits": [{"path": "/", "event": ' + NESTED + b"}]}",
+        b'{"hits": [{"path": "/", "size": ' + NESTED + b"}]}",
+        b'{"format": ' + NESTED + b"}",
+        b'{"cname": ' + NESTED + b"}",
+        b'{"settings": ' + NESTED + b"}",
+        b'{"settings": {"ignore_ips": ' + NESTED + b"}}",
+    ],
+)
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+def test_deeply_nested_values_are_type_errors(
+    server: Server, body: bytes, method: str, path: str
+) -> None:
+    gc, site = account(server)
+    url = f"/api/v0{path}{site['gc_id'] if path.endswith('/') else ''}"
+    response = server.client.request(method, url, content=body, headers=gc.headers())
+    assert response.status_code == 400, response.text
+    assert set(response.json()) <= {"error", "errors"}
+
+
 # -- /api/v1/api-keys ---------------------------------------------------------------------------
 
 

@@ -47,6 +47,10 @@ def decode_body(body: bytes, struct: str) -> dict[str, Any]:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise error(400, f"invalid JSON: {_decoder_message(exc)}") from None
+    except UnicodeDecodeError:  # raised as is for bad bytes inside a string
+        raise error(400, "invalid JSON: invalid character in JSON (invalid UTF-8)") from None
+    except RecursionError:  # nesting deeper than the decoder goes (Go stops at 10000 levels)
+        raise error(400, "invalid JSON: exceeded max depth") from None
     if not isinstance(data, dict):
         raise error(
             400,
