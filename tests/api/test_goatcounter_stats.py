@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.api.goatcounter_client import FIREFOX_UA, GoatCounter, account
-from tests.support import CHROME_UA, Server
+from tests.support import ADMIN_KEY, CHROME_UA, Server
 
 
 def at(day: int, hour: int, minute: int = 0) -> str:
@@ -283,3 +283,81 @@ def test_numbers_match_the_plausible_api(server: Server, gc: GoatCounter) -> Non
         headers={"Authorization": f"Bearer {gc.key}"},
     )
     assert response.json()["results"][0]["metrics"] == [total]
+
+
+# -- dates at the calendar's ends -----------------------------------------------------------------
+
+EDGE_RANGES = [
+    {"start": "2026-01-01", "end": "9999-12-31"},
+    {"start": "2026-03-10", "end": "9999-12-31T23:59:59Z"},
+    {"start": "0001-01-01", "end": "0001-01-03"},
+    {"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"},
+    {"start": "0001-01-01T00:00:00+14:00", "end": "0001-01-05"},
+    {"start": "9999-12-31", "end": "9999-12-31"},
+    {"start": "9999-12-31T00:00:00Z", "end": "9999-12-31T23:59:59-12:00"},
+]
+EDGE_PATHS = ["/stats/total", "/stats/hits", "/stats/toprefs", "/stats/browsers", "/stats/hits/1"]
+
+
+@pytest.mark.parametrize("timezone", ["Etc/UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_dates_at_the_calendars_ends_are_answered(server: Server, timezone: str) -> None:
+    gc, site = account(server)
+    server.client.patch(
+        f"/api/v1/websites/{site['id']}", json={"timezone": timezone}, headers={"X-API-KEY": gc.key}
+    )
+    seed(gc)
+    server.flush()
+    gc.get("/paths")  # path id 1 exists
+    for params in EDGE_RANGES:
+        for path in EDGE_PATHS:
+            response = gc.get(path, **params)
+            assert response.status_code == 200, (path, params, response.text)
+
+
+def test_an_end_after_today_ends_the_days_at_today(gc: GoatCounter) -> None:
+    """GoatCounter answers an absurd end date with no data after today."""
+    body = gc.get("/stats/total", start="2026-03-15", end="9999-12-31").json()
+    assert [row["day"] for row in body["stats"]] == [
+        "2026-03-15",
+        "2026-03-16",
+        "2026-03-17",
+        "2026-03-18",
+    ]
+    assert body == gc.get("/stats/total", start="2026-03-15", end="2026-03-18").json()
+    hits = gc.get("/stats/hits", start="2026-03-15", end="9999-12-31T23:59:59Z").json()
+    assert {h["path"]: h["count"] for h in hits["hits"]} == {"/a": 3, "/b": 1, "click": 1}
+    assert hits["hits"][0]["stats"][-1]["day"] == "2026-03-18"
+    # A range wholly after today is its first day (an empty one).
+    for end in ("2026-04-02", "9999-12-31", "9999-12-31T23:59:59Z"):
+        future = gc.get("/stats/total", start="2026-04-01", end=end).json()
+        assert [row["day"] for row in future["stats"]] == ["2026-04-01"]
+        assert future["total"] == 0
+
+
+def test_reports_compare_a_range_that_starts_in_the_year_1000(server: Server) -> None:
+    """The period arithmetic the APIs share (tinytrail.query.periods) stays on the calendar:
+    a site whose history (imported from GoatCounter CSV) begins in the year 1000."""
+    gc, site = account(server)
+    csv = (
+        "2Path,Title,Event,UserAgent,Browser,System,Session,Bot,Referrer,Referrer scheme,"
+        "Screen size,Location,FirstVisit,Date\n"
+        "/old,T,0,,,,1-2,0,,o,,,1,1000-01-01T10:00:00Z\n"
+    )
+    imported = server.client.post(
+        "/api/v1/admin/goatcounter/import",
+        params={"site_id": "example.com"},
+        content=csv.encode(),
+        headers={"X-API-KEY": ADMIN_KEY, "Content-Type": "text/csv"},
+    )
+    assert imported.json()["data"]["loaded"] == 1, imported.text
+    server.flush()
+    for compare in ("previous_period", "yoy"):
+        response = server.client.get(
+            "/api/v1/reports/summary",
+            params={"website_id": site["id"], "period": "all", "compare": compare},
+            headers={"X-API-KEY": gc.key},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["data"]["metrics"]["pageviews"]["value"] == 1
+    for path in ("/stats/total", "/stats/hits"):
+        assert gc.get(path, start="0999-12-31", end="1000-01-01").status_code == 200

@@ -4,6 +4,10 @@ Named ranges follow Plausible (plausible-reference.md 1.3): "today" is the curre
 site timezone, `Nd` is the N whole days before today, `Nmo` the N whole months before the
 current one. A range of local dates becomes instants from the first date's 00:00:00 to the last
 date's 23:59:59, with Plausible's DST rules where midnight does not exist or happens twice.
+
+Ranges stay between FIRST_DAY and LAST_DAY, a year inside what `datetime` can represent: dates
+and instants beyond are moved to those ends, so a timezone offset, the end's extra second, the
+next month's bucket or a comparison period never leaves the calendar (no OverflowError).
 """
 
 from __future__ import annotations
@@ -16,6 +20,24 @@ from zoneinfo import ZoneInfo
 from tinytrail.errors import InvalidInput
 
 _END_OF_DAY = time(23, 59, 59)
+FIRST_DAY = date(2, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+FIRST_INSTANT = datetime.combine(FIRST_DAY, time(0), tzinfo=UTC)
+LAST_INSTANT = datetime.combine(LAST_DAY, _END_OF_DAY, tzinfo=UTC)
+
+
+def clamp_day(day: date) -> date:
+    """The day, moved into FIRST_DAY .. LAST_DAY."""
+    return min(max(day, FIRST_DAY), LAST_DAY)
+
+
+def clamp_instant(moment: datetime) -> datetime:
+    """An aware instant as UTC, moved into FIRST_INSTANT .. LAST_INSTANT."""
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # its offset takes it past datetime.min or datetime.max
+        return FIRST_INSTANT if moment.year < 5000 else LAST_INSTANT
+    return min(max(moment, FIRST_INSTANT), LAST_INSTANT)
 
 
 @dataclass(frozen=True)
@@ -30,7 +52,10 @@ class DateRange:
 
     @property
     def end_exclusive(self) -> datetime:
-        return self.end + timedelta(seconds=1)
+        try:
+            return self.end + timedelta(seconds=1)
+        except OverflowError:  # a range built by hand at datetime.max: nothing lies after it
+            return self.end
 
     @property
     def days(self) -> int:
@@ -64,8 +89,9 @@ def local_to_utc(day: date, at: time, tz: ZoneInfo, *, is_start: bool) -> dateti
 
     Start of range: in a gap, the first instant after it; when ambiguous, the later instant.
     End of range: in a gap, the last instant before it; when ambiguous, the earlier instant.
+    A day outside FIRST_DAY .. LAST_DAY is read as the nearer of the two.
     """
-    local = datetime.combine(day, at, tzinfo=tz)
+    local = datetime.combine(clamp_day(day), at, tzinfo=tz)
     if not _exists(local):
         fold = 0 if is_start else 1
     elif _ambiguous(local):
@@ -76,6 +102,7 @@ def local_to_utc(day: date, at: time, tz: ZoneInfo, *, is_start: bool) -> dateti
 
 
 def from_dates(first: date, last: date, tz: ZoneInfo) -> DateRange:
+    first, last = clamp_day(first), clamp_day(last)
     return DateRange(
         first=first,
         last=last,
@@ -86,7 +113,11 @@ def from_dates(first: date, last: date, tz: ZoneInfo) -> DateRange:
 
 
 def from_instants(start: datetime, end: datetime, tz: ZoneInfo) -> DateRange:
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    # Cut where the site's local FIRST_DAY begins and LAST_DAY ends, so the dates stay inside too.
+    lowest = local_to_utc(FIRST_DAY, time(0), tz, is_start=True)
+    highest = local_to_utc(LAST_DAY, _END_OF_DAY, tz, is_start=False)
+    start = min(max(clamp_instant(start), lowest), highest)
+    end = min(max(clamp_instant(end), lowest), highest)
     return DateRange(
         first=start.astimezone(tz).date(),
         last=end.astimezone(tz).date(),
@@ -146,14 +177,18 @@ def named_range(
 
 
 def previous_period(current: DateRange) -> DateRange:
-    """The same number of days immediately before the range."""
-    days = current.days
-    last = current.first - timedelta(days=1)
-    return from_dates(last - timedelta(days=days - 1), last, current.timezone)
+    """The same number of days immediately before the range, cut at FIRST_DAY."""
+    last = clamp_day(date.fromordinal(max(1, current.first.toordinal() - 1)))
+    first = date.fromordinal(max(FIRST_DAY.toordinal(), last.toordinal() - current.days + 1))
+    return from_dates(first, last, current.timezone)
 
 
 def year_over_year(current: DateRange) -> DateRange:
+    """The same dates a year earlier (28 February for 29 February), cut at FIRST_DAY."""
+
     def shift(day: date) -> date:
+        if day.year <= FIRST_DAY.year:
+            return FIRST_DAY
         try:
             return day.replace(year=day.year - 1)
         except ValueError:  # 29 February

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from tinytrail.api.goatcounter.auth import Call
@@ -49,7 +49,7 @@ def _date(value: str, name: str) -> date | datetime:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             raise ValueError(text)
-        return moment.astimezone(UTC)
+        return periods.clamp_instant(moment)  # an offset may take it off the calendar
     except ValueError:
         raise error(
             400, f'invalid query parameters: {name}: cannot parse "{text}" as a date'
@@ -57,6 +57,9 @@ def _date(value: str, name: str) -> date | datetime:
 
 
 def _range(values: dict[str, str], context: SiteContext, now: datetime) -> DateRange:
+    """The requested range; an end after today is read as today, as no data lies beyond it
+    (upstream answers an end like 9999-12-31 with no data after today), or, for a range that
+    starts after today, as its first day."""
     tz = context.timezone
     today = now.astimezone(tz).date()
     start = _date(values["start"], "start") if values.get("start") else None
@@ -68,10 +71,14 @@ def _range(values: dict[str, str], context: SiteContext, now: datetime) -> DateR
         last = end if isinstance(end, datetime) else _day_start(end, tz, False)
         if last < first:
             raise error(400, "end is before start")
-        return periods.from_instants(first, last, tz)
+        found = periods.from_instants(first, last, tz)
+        horizon = max(today, found.first)
+        if found.last <= horizon:
+            return found
+        return periods.from_instants(found.start, _day_start(horizon, tz, False), tz)
     if end < start:
         raise error(400, "end is before start")
-    return periods.from_dates(start, end, tz)
+    return periods.from_dates(start, min(end, max(today, start)), tz)
 
 
 def _day_start(day: date, tz: ZoneInfo, is_start: bool) -> datetime:
