@@ -68,7 +68,9 @@ class Runtime:
         self.ingestor = Ingestor(
             self.sites, self.salts, self.geo, visits, self.wal, self.store.max_event_seq()
         )
-        recover(self.store, self.ingestor, known_sites=self.sites.ids())
+        known_sites = self.sites.ids()
+        recover(self.store, self.ingestor, known_sites=known_sites)
+        self._purge_orphans(known_sites)
         self.flusher = Flusher(self.store, self.ingestor, settings.flush_interval_ms, clock)
         self.limiter = RateLimiter(settings.rate_limits)
         self.engine = Engine(self.store)
@@ -100,6 +102,14 @@ class Runtime:
                     str(stored.get("collect_regions", DEFAULT_REGIONS)),
                 )
         return found
+
+    def _purge_orphans(self, known_sites: set[int]) -> None:
+        """Delete the data of sites deleted from the metadata while their purge was cut short
+        (a crash right after the delete): deleting a site deletes its events, eventually."""
+        orphans = self.store.stored_site_ids() - known_sites
+        if orphans:
+            log.warning("deleting the stored data of %d deleted site(s)", len(orphans))
+            self.store.delete_sites(sorted(orphans))
 
     def bootstrap_admin(self) -> str | None:
         """On an empty installation, create the admin account and return its key (else None)."""
@@ -135,7 +145,7 @@ class Runtime:
         return {
             "metadata": metadata,
             "events": self.store.ping(),
-            "ingestion": self.flusher.healthy,
+            "ingestion": self.flusher.healthy and self.wal.healthy,
         }
 
     def site_context(self, site_id: int) -> SiteContext:

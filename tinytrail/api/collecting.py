@@ -74,8 +74,15 @@ def decode_props(value: Any, field: str) -> dict[str, str]:
     return props
 
 
+# What a collector answers (500, in its API's format) when the log cannot write.
+LOG_UNAVAILABLE = "Could not store the event (the server's event log cannot write); try again"
+
+
 async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:
-    """Run hits through the pipeline; return once counted events are durable in the log."""
+    """Run hits through the pipeline; return once counted events are durable in the log.
+
+    Raises `LogUnavailable` when the log could not write them: nothing is acknowledged then.
+    """
     result = runtime.ingestor.ingest(hits)
     if any(outcome is Outcome.ACCEPTED for outcome in result.outcomes):
         await runtime.wal.wait(result.ticket)

@@ -40,6 +40,12 @@ INTERNAL_ERROR = JSON(
     {"status": "error", "error": {"code": "INTERNAL_ERROR", "message": "Internal error"}},
     status_code=500,
 )
+# An unexpected failure is answered in the format of the API that was called.
+FAILED: dict[tuple[str, str], Response] = {
+    ("POST", "/api/event"): JSON({"errors": {"request": ["Internal error"]}}, status_code=500),
+    ("GET", "/count"): goatcounter_tracker.gif(500, "internal error"),
+    ("POST", "/count"): goatcounter_tracker.gif(500, "internal error"),
+}
 
 
 class HotPath:
@@ -60,7 +66,7 @@ class HotPath:
                 return  # nobody to answer; nothing was acknowledged
             except Exception:
                 log.exception("unhandled error in a collector")
-                reply = Reply.of(INTERNAL_ERROR)
+                reply = Reply.of(FAILED.get(key, INTERNAL_ERROR))
             await reply.send(send)
             return
         endpoint = HOT.get(key)
@@ -72,5 +78,5 @@ class HotPath:
             response = await endpoint(Request(scope, receive))
         except Exception:
             log.exception("unhandled error in a collector")
-            response = INTERNAL_ERROR
+            response = FAILED.get(key, INTERNAL_ERROR)
         await response(scope, receive, send)

@@ -5,6 +5,11 @@ After the store commits a batch, the log segments that held it are deleted. If a
 the batch is kept and retried with the next one; the log keeps it meanwhile, so even a crash in
 between loses nothing. On start-up, `recover` replays what the log holds beyond the store's last
 committed sequence number.
+
+A batch the store keeps refusing (one event it cannot take must not stop ingestion for good)
+is taken apart after a few tries: the events it can take are committed in log order, the
+ones it cannot are set aside in the log's `damaged/` folder with the reason logged, never
+silently dropped.
 """
 
 from __future__ import annotations
@@ -13,15 +18,17 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.pipeline import Ingestor
 from tinytrail.ingest.sessions import Visit
-from tinytrail.ingest.wal import clear_segments, read_segments
+from tinytrail.ingest.wal import clear_segments, read_segments, set_aside, write_rejected
 from tinytrail.storage.duckdb_store import DuckDBStore
 from tinytrail.timeutil import to_us, utcnow
 
 log = logging.getLogger(__name__)
+ISOLATE_AFTER = 3  # failed commits of the same batch before it is taken apart
 
 
 def recover(store: DuckDBStore, ingestor: Ingestor, known_sites: set[int]) -> int:
@@ -30,18 +37,69 @@ def recover(store: DuckDBStore, ingestor: Ingestor, known_sites: set[int]) -> in
     Events of sites deleted since they were logged are skipped.
     """
     stored = store.flushed_seq()
+    damaged: list[Path] = []
+    directory = ingestor.wal.directory
     missing = [
-        e
-        for e in read_segments(ingestor.wal.directory)
-        if e.seq > stored and e.site_id in known_sites
+        e for e in read_segments(directory, damaged) if e.seq > stored and e.site_id in known_sites
     ]
     if missing:
         touched = ingestor.replay(missing)
-        store.commit_batch(missing, touched, [], ingestor.last_seq)
+        try:
+            store.commit_batch(missing, touched, [], ingestor.last_seq)
+        except Exception:
+            log.exception("replaying the write-ahead log failed; committing it piece by piece")
+            commit_in_pieces(store, directory, missing, touched, [], ingestor.last_seq)
         log.info("replayed %d events from the write-ahead log", len(missing))
     ingestor.wal.rotate()
-    clear_segments(ingestor.wal.directory, keep_current=ingestor.wal.current_path)
+    set_aside(directory, damaged)
+    clear_segments(directory, keep_current=ingestor.wal.current_path)
     return len(missing)
+
+
+def commit_in_pieces(
+    store: DuckDBStore,
+    log_directory: Path,
+    events: list[Event],
+    touched: list[Visit],
+    closed: list[Visit],
+    max_seq: int | None,
+) -> int:
+    """Commit a batch the store refused as a whole; returns how many events were set aside.
+
+    Halves are tried in log order, down to single events; each committed piece records its
+    last sequence number, so a crash meanwhile replays only what follows it. Visits go
+    first, on their own (they are rewritten at every flush; a bad one is logged and left).
+    """
+    try:
+        store.commit_batch([], touched, closed, None)
+    except Exception:
+        log.exception("the visits of a refused batch could not be stored either; left out")
+    rejected: list[tuple[Event, str]] = []
+
+    def commit(part: list[Event]) -> None:
+        try:
+            store.commit_batch(part, [], [], part[-1].seq if max_seq is not None else None)
+        except Exception as exc:
+            if len(part) == 1:
+                rejected.append((part[0], f"{type(exc).__name__}: {exc}"))
+                return
+            middle = len(part) // 2
+            commit(part[:middle])
+            commit(part[middle:])
+
+    if events:
+        commit(events)
+    if max_seq is not None:
+        store.commit_batch([], [], [], max_seq)
+    if rejected:
+        path = write_rejected(log_directory, [event for event, _ in rejected])
+        log.error(
+            "the event store refused %d event(s), kept in %s; first reason: %s",
+            len(rejected),
+            path,
+            rejected[0][1],
+        )
+    return len(rejected)
 
 
 class Flusher:
@@ -60,6 +118,7 @@ class Flusher:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._carry: tuple[list[Event], dict[int, Visit], list[Visit]] | None = None
+        self._failures = 0  # consecutive failed commits (of the carried batch)
         self._thread = threading.Thread(target=self._run, name="tinytrail-flusher", daemon=True)
 
     def start(self) -> None:
@@ -88,9 +147,17 @@ class Flusher:
                 return 0
             try:
                 self.store.commit_batch(events, list(touched.values()), closed, max_seq)
-            except BaseException:
-                self._carry = (events, touched, closed)
-                raise
+            except Exception:
+                self._failures += 1
+                if self._failures < ISOLATE_AFTER:
+                    self._carry = (events, touched, closed)
+                    raise
+                log.exception("the event store refused the same batch %d times", self._failures)
+                directory = self.ingestor.wal.directory
+                commit_in_pieces(
+                    self.store, directory, events, list(touched.values()), closed, max_seq
+                )
+            self._failures = 0
             self._carry = None
             self.ingestor.wal.rotate()
             self.ingestor.wal.release_through(max_seq)

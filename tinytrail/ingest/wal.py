@@ -12,6 +12,7 @@ acknowledged, so it is dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import struct
@@ -35,6 +36,10 @@ _Waiter = tuple[int, "asyncio.Future[None]", asyncio.AbstractEventLoop]
 IDLE_WAKE = 0.005  # seconds: how soon events nobody waits for (bots) are written anyway
 
 
+class LogUnavailable(RuntimeError):
+    """The log could not write a batch (disk full or broken): its events were not acknowledged."""
+
+
 class WriteAheadLog:
     def __init__(self, directory: Path, fsync: bool = True) -> None:
         self.directory = directory
@@ -50,7 +55,9 @@ class WriteAheadLog:
         self._kick_scheduled = False  # touched only by the event loop's thread
         self._io_lock = threading.Lock()  # the writer thread and rotate() share the file
         self._error: BaseException | None = None
-        self._file = self._open_segment()
+        self._failed: list[tuple[int, int]] = []  # ticket ranges of the last failed writes
+        self._last_number = 0
+        self._file: BufferedWriter | None = self._open_segment()
         self._thread = threading.Thread(target=self._run, name="tinytrail-wal", daemon=True)
         self._thread.start()
 
@@ -74,8 +81,6 @@ class WriteAheadLog:
         """Return once the batch holding `ticket` is on disk (raises if the write failed)."""
         loop = asyncio.get_running_loop()
         with self._cond:
-            if self._error is not None:
-                raise RuntimeError("write-ahead log failed") from self._error
             if self._durable >= ticket:
                 return
             future: asyncio.Future[None] = loop.create_future()
@@ -94,12 +99,10 @@ class WriteAheadLog:
     def wait_sync(self, ticket: int, timeout: float = 30.0) -> None:
         with self._cond:
             self._cond.notify()
-            if not self._cond.wait_for(
-                lambda: self._durable >= ticket or self._error is not None, timeout
-            ):
+            if not self._cond.wait_for(lambda: self._durable >= ticket, timeout):
                 raise TimeoutError("write-ahead log did not sync in time")
-            if self._error is not None:
-                raise RuntimeError("write-ahead log failed") from self._error
+            if any(first <= ticket <= last for first, last in self._failed):
+                raise LogUnavailable("write-ahead log failed")
 
     # -- the writer thread ------------------------------------------------------------------
 
@@ -116,19 +119,32 @@ class WriteAheadLog:
             try:
                 with self._io_lock:
                     self._write_frame(batch)
-            except BaseException as exc:  # disk full, I/O error: fail loudly, never ack
+            except Exception as exc:  # disk full, I/O error: fail loudly, never ack
                 log.exception("write-ahead log write failed")
                 with self._cond:
                     self._error = exc
+                    self._failed = [*self._failed[-99:], (self._durable + 1, ticket)]
+                    self._durable = ticket  # answered (with an error): nobody waits on them
                     self._cond.notify_all()
                 self._wake(ticket, exc)
-                return
+                # The frame may be half written: later frames go to a fresh segment, where
+                # replay will find them (it stops at a torn frame within a segment).
+                self._abandon_segment()
+                continue
             with self._cond:
+                self._error = None  # the disk works (again)
                 self._durable = ticket
                 self._cond.notify_all()
             self._wake(ticket, None)
 
+    @property
+    def healthy(self) -> bool:
+        """False while writes fail (full or broken disk): collectors then answer errors."""
+        return self._error is None
+
     def _write_frame(self, batch: list[Event]) -> None:
+        if self._file is None:
+            self._file = self._open_segment()
         payload = _ENCODER.encode(batch)
         self._file.write(_HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
         self._file.flush()
@@ -137,15 +153,28 @@ class WriteAheadLog:
         path = Path(self._file.name)
         self._segment_max_seq[path] = max(self._segment_max_seq.get(path, 0), batch[-1].seq)
         if self._file.tell() > SEGMENT_BYTES:
+            self._switch_segment()
+
+    def _switch_segment(self) -> None:
+        """Open the next segment, then close the current one (which stays if opening fails)."""
+        fresh = self._open_segment()
+        if self._file is not None:
             self._file.close()
-            self._file = self._open_segment()
+        self._file = fresh
+
+    def _abandon_segment(self) -> None:
+        with self._io_lock:
+            if self._file is not None:
+                with contextlib.suppress(OSError):
+                    self._file.close()
+                self._file = None  # the next write opens a new segment
 
     def _wake(self, ticket: int, error: BaseException | None) -> None:
         with self._cond:
             ready: list[_Waiter] = []
             waiting: list[_Waiter] = []
             for waiter in self._waiters:
-                (ready if waiter[0] <= ticket or error is not None else waiting).append(waiter)
+                (ready if waiter[0] <= ticket else waiting).append(waiter)
             self._waiters = waiting
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for _, future, loop in ready:
@@ -156,20 +185,21 @@ class WriteAheadLog:
     # -- segments ---------------------------------------------------------------------------
 
     def _open_segment(self) -> BufferedWriter:
-        existing = sorted(self.directory.glob("*.wal"))
+        existing = segments(self.directory)
         number = int(existing[-1].stem) + 1 if existing else 1
-        path = self.directory / f"{number:012d}.wal"
+        self._last_number = max(number, self._last_number + 1)
+        path = self.directory / f"{self._last_number:012d}.wal"
         return open(path, "ab")
 
     @property
-    def current_path(self) -> Path:
+    def current_path(self) -> Path | None:
         with self._io_lock:
-            return Path(self._file.name)
+            return Path(self._file.name) if self._file is not None else None
 
     def release_through(self, seq: int) -> None:
         """Delete closed segments whose events all reached the store (seq <= `seq`)."""
         with self._io_lock:
-            current = Path(self._file.name)
+            current = Path(self._file.name) if self._file is not None else None
             for path, max_seq in list(self._segment_max_seq.items()):
                 if path != current and max_seq <= seq:
                     path.unlink(missing_ok=True)
@@ -178,9 +208,12 @@ class WriteAheadLog:
     def rotate(self) -> None:
         """Start a new segment so the current one can be released after the next flush."""
         with self._io_lock:
-            if self._file.tell() > 0:
-                self._file.close()
-                self._file = self._open_segment()
+            if self._file is None or self._file.tell() == 0:
+                return
+            try:
+                self._switch_segment()
+            except OSError:
+                log.exception("write-ahead log: no new segment; the current one stays open")
 
     def close(self) -> None:
         with self._cond:
@@ -188,7 +221,9 @@ class WriteAheadLog:
             self._cond.notify_all()
         self._thread.join(timeout=10)
         with self._io_lock:
-            self._file.close()
+            if self._file is not None:
+                with contextlib.suppress(OSError):
+                    self._file.close()
 
 
 def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
@@ -198,25 +233,75 @@ def _resolve(futures: list[asyncio.Future[None]], error: BaseException | None) -
         if error is None:
             future.set_result(None)
         else:
-            future.set_exception(RuntimeError("write-ahead log failed"))
+            future.set_exception(LogUnavailable("write-ahead log failed"))
 
 
-def read_segments(directory: Path) -> Iterator[Event]:
-    """Every event in the log, oldest first; stops at the first torn or corrupt frame."""
-    for path in sorted(directory.glob("*.wal")):
-        data = path.read_bytes()
-        offset = 0
-        while offset + _HEADER.size <= len(data):
-            length, crc = _HEADER.unpack_from(data, offset)
-            start, end = offset + _HEADER.size, offset + _HEADER.size + length
-            if end > len(data) or zlib.crc32(data[start:end]) != crc:
-                log.warning("write-ahead log %s: torn frame at byte %d ignored", path.name, offset)
-                break
-            yield from _DECODER.decode(data[start:end])
+def segments(directory: Path) -> list[Path]:
+    """The log's segment files, oldest first (other files in the folder are not ours)."""
+    found = [p for p in directory.glob("*.wal") if p.stem.isdigit()]
+    return sorted(found, key=lambda p: int(p.stem))
+
+
+def read_segments(directory: Path, damaged: list[Path] | None = None) -> Iterator[Event]:
+    """Every event in the log, oldest first.
+
+    A torn frame at a segment's end (a crash mid-write, never acknowledged) ends that segment.
+    A damaged frame inside one (checksum or contents wrong, length plausible) is skipped and
+    the frames after it are still read; segments with such damage are listed in `damaged`, to
+    be kept aside instead of deleted.
+    """
+    for path in segments(directory):
+        yield from read_file(path, damaged)
+
+
+def read_file(path: Path, damaged: list[Path] | None = None) -> Iterator[Event]:
+    """The events of one log file (a segment, or events the store refused)."""
+    data = path.read_bytes()
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        length, crc = _HEADER.unpack_from(data, offset)
+        start, end = offset + _HEADER.size, offset + _HEADER.size + length
+        if end > len(data) or length == 0:
+            log.warning("write-ahead log %s: torn frame at byte %d ignored", path.name, offset)
+            break
+        try:
+            if zlib.crc32(data[start:end]) != crc:
+                raise ValueError("checksum mismatch")
+            events = _DECODER.decode(data[start:end])
+        except (ValueError, msgspec.DecodeError) as exc:
+            log.error("write-ahead log %s: damaged frame at %d: %s", path.name, offset, exc)
+            if damaged is not None and path not in damaged:
+                damaged.append(path)
             offset = end
+            continue
+        yield from events
+        offset = end
 
 
 def clear_segments(directory: Path, keep_current: Path | None = None) -> None:
-    for path in directory.glob("*.wal"):
+    for path in segments(directory):
         if path != keep_current:
             path.unlink(missing_ok=True)
+
+
+def write_rejected(directory: Path, events: list[Event]) -> Path:
+    """Keep events the store refused, as one log frame in `damaged/`, for a person to look at."""
+    aside = directory / "damaged"
+    aside.mkdir(parents=True, exist_ok=True)
+    path = aside / f"rejected-{events[0].seq:012d}.wal"
+    payload = _ENCODER.encode(events)
+    with open(path, "wb") as out:
+        out.write(_HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+        out.flush()
+        os.fsync(out.fileno())
+    return path
+
+
+def set_aside(directory: Path, paths: list[Path]) -> None:
+    """Move damaged segments into `damaged/` for a person to look at, instead of deleting them."""
+    if not paths:
+        return
+    aside = directory / "damaged"
+    aside.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        path.rename(aside / path.name)

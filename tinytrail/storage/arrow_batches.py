@@ -106,8 +106,19 @@ def _table(
         for name, values in zip(names, columns, strict=True):
             if name == "props":
                 values = tuple(list(v.items()) for v in values)
+            elif name == "revenue_amount" and values.count(None) < len(values):
+                values = _storable_amounts(values)
             arrays.append(pa.array(values, type=types.get(name, pa.string())))
         return pa.Table.from_arrays(arrays, names=list(names))
+
+
+def _storable_amounts(amounts: tuple[float | None, ...]) -> tuple[float | None, ...]:
+    """Amounts the store's DECIMAL(18, 3) can hold; others (NaN, infinite, huge) become None.
+
+    The collectors refuse such amounts already; this keeps one that slipped through (an older
+    log, another collector) from failing every flush after it.
+    """
+    return tuple(a if a is None or abs(a) < 1e15 else None for a in amounts)  # NaN: False
 
 
 def events_table(events: Sequence[Event]) -> pa.Table:

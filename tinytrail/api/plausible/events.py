@@ -12,11 +12,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinytrail.api.collecting import accept, cors_raw, preflight
+from tinytrail.api.collecting import LOG_UNAVAILABLE, accept, cors_raw, preflight
 from tinytrail.api.http import JSON, BodyTooLarge, Incoming, Reply, decode_json, incoming_ip, reply
 from tinytrail.ingest.model import ENGAGEMENT, Hit
 from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.urls import split_url
+from tinytrail.ingest.wal import LogUnavailable
 from tinytrail.runtime import Runtime
 
 MAX_URL_BYTES = 2000
@@ -70,7 +71,10 @@ async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
         hits, unknown = _decode(payload, runtime, ip, incoming.header(b"user-agent"))
     except FieldError as exc:
         return Reply.of(_errors(exc.field, exc.message), cors)
-    outcomes = await accept(runtime, hits) if hits else []
+    try:
+        outcomes = await accept(runtime, hits) if hits else []
+    except LogUnavailable:
+        return Reply.of(_errors("request", LOG_UNAVAILABLE, 500), cors)
     dropped = sum(1 for o in outcomes if o is not Outcome.ACCEPTED) + unknown
     if dropped:
         cors.append((b"x-plausible-dropped", str(dropped).encode()))
@@ -190,6 +194,9 @@ def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+MAX_REVENUE = 1e15  # the stored amount is a DECIMAL(18, 3)
+
+
 def _revenue(value: Any) -> tuple[float | None, str]:
     """Plausible silently discards invalid revenue rather than rejecting the event."""
     if not isinstance(value, dict):
@@ -207,6 +214,7 @@ def _revenue(value: Any) -> tuple[float | None, str]:
         or not currency.isalpha()
         or isinstance(amount, bool)
         or not isinstance(amount, int | float)
+        or not abs(amount) < MAX_REVENUE  # also NaN and infinities
     ):
         return None, ""
     return float(amount), currency.upper()

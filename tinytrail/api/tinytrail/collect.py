@@ -9,13 +9,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinytrail.api.collecting import accept, cors_raw, decode_props, preflight
+from tinytrail.api.collecting import LOG_UNAVAILABLE, accept, cors_raw, decode_props, preflight
 from tinytrail.api.http import BodyTooLarge, Incoming, Reply, decode_json, incoming_ip, reply
 from tinytrail.api.tinytrail.envelope import failure, render_error, runtime_of
 from tinytrail.errors import InvalidInput
 from tinytrail.ingest.model import PAGEVIEW, TINYTRAIL_PAGE_VIEW, Hit
 from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.urls import clean_path, split_url
+from tinytrail.ingest.wal import LogUnavailable
 from tinytrail.runtime import Runtime
 
 _STRING_FIELDS = ("referrer", "utm_source", "utm_medium", "utm_campaign")
@@ -54,7 +55,10 @@ async def collect_raw(runtime: Runtime, incoming: Incoming) -> Reply:
         return Reply.of(render_error(exc), cors)
     if hit is None:
         return reply(204, cors)
-    outcomes = await accept(runtime, [hit])
+    try:
+        outcomes = await accept(runtime, [hit])
+    except LogUnavailable:
+        return Reply.of(failure("INTERNAL_ERROR", LOG_UNAVAILABLE), cors)
     if outcomes[0] is Outcome.ACCEPTED:
         return reply(202, cors, ACCEPTED, b"application/json")
     return reply(204, cors)

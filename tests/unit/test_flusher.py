@@ -1,0 +1,61 @@
+"""A batch the event store refuses is taken apart: what it can take is stored, the rest kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from tinytrail.ingest.flusher import commit_in_pieces
+from tinytrail.ingest.model import Event
+from tinytrail.ingest.wal import read_file
+from tinytrail.storage.arrow_batches import events_table
+from tinytrail.storage.duckdb_store import DuckDBStore
+
+
+def _event(seq: int, **changes: object) -> Event:
+    values: dict[str, object] = {name: "" for name in Event.__struct_fields__}
+    values.update(
+        seq=seq, site_id=1, ts=1_700_000_000_000_000 + seq, name="pageview", visitor_id=7,
+        session_id=1, is_bot=False, is_excluded=False, city=0, screen_width=0, props={},
+        revenue_amount=None, scroll_depth=None, engagement_ms=None, interactive=True,
+    )  # fmt: skip
+    values.update(changes)
+    return Event(**values)  # type: ignore[arg-type]
+
+
+def test_one_event_the_store_cannot_take_is_set_aside_and_the_rest_stored(
+    tmp_path: Path,
+) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    poison = _event(3, screen_width=70_000)  # does not fit the stored USMALLINT
+    events = [_event(1), _event(2), poison, _event(4), _event(5)]
+    try:
+        store.commit_batch(events, [], [], 5)
+    except Exception:
+        pass
+    else:
+        raise AssertionError("the store took a width it cannot hold")
+    assert commit_in_pieces(store, tmp_path / "wal", events, [], [], 5) == 1
+    assert store.flushed_seq() == 5
+    store.close()
+    with duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT seq FROM events ORDER BY seq").fetchall() == [
+            (1,), (2,), (4,), (5,)
+        ]  # fmt: skip
+    [rejected] = (tmp_path / "wal" / "damaged").iterdir()
+    [kept] = read_file(rejected)
+    assert (kept.seq, kept.screen_width) == (3, 70_000)
+
+
+def test_revenue_amounts_the_store_cannot_hold_are_stored_without_revenue(
+    tmp_path: Path,
+) -> None:
+    amounts = [15.99, float("nan"), float("inf"), 1e16, -2.5, None]
+    events = [_event(n + 1, revenue_amount=a) for n, a in enumerate(amounts)]
+    assert events_table(events).column("revenue_amount").to_pylist() == [
+        15.99, None, None, None, -2.5, None
+    ]  # fmt: skip
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    store.commit_batch(events, [], [], 6)
+    store.close()
