@@ -41,6 +41,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if store_in_use(settings):
+        fail(
+            f"the data folder {settings.data_dir} is in use by another process (a server?); "
+            "one server owns a data folder"
+        )
+        return 2
     runtime = Runtime(settings)
     key = runtime.bootstrap_admin()
     if key:

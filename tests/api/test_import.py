@@ -117,6 +117,15 @@ def test_malformed_json_is_skipped_by_line_number_and_the_rest_loads(
     assert [e["pathname"] for e in server.events()] == ["/", "/"]
 
 
+def test_lines_that_are_not_utf8_or_nest_too_deep_are_skipped(
+    server: Server, site: dict[str, Any]
+) -> None:
+    body = ndjson(row(0)) + b'{"name": "pageview\xff"}\n' + b"[" * 20_000 + b"]" * 20_000
+    summary = summary_of(post_import(server, body + b"\n" + ndjson(row(1))))
+    assert summary["loaded"] == 2
+    assert [error["line"] for error in summary["errors"]] == [2, 3]
+
+
 def test_blank_lines_are_ignored_but_keep_the_numbering(
     server: Server, site: dict[str, Any]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -81,3 +82,34 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     missing = [path for path in acked if path not in stored]
     assert len(acked) >= 300
     assert missing == []
+
+
+def test_a_site_deleted_just_before_a_crash_loses_its_stored_data_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    server = ServerProcess(data)
+    server.start()
+    try:
+        site = _create_site(server.url)
+        for n in range(3):
+            response = httpx.post(
+                f"{server.url}/api/v1/collect",
+                json={"website_id": site, "event_type": "page_view", "path": f"/p{n}",
+                      "url": f"https://durable.example/p{n}"},
+                headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.9"},
+            )  # fmt: skip
+            assert response.status_code == 202
+    finally:
+        server.stop()
+    # The metadata delete committed, then the process died before purging the event store.
+    with sqlite3.connect(data / "tinytrail.sqlite3") as meta:
+        meta.execute("DELETE FROM sites WHERE domain = 'durable.example'")
+    with duckdb.connect(str(data / "events.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (3,)
+
+    server.start()
+    server.stop()
+    with duckdb.connect(str(data / "events.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM all_sessions").fetchone() == (0,)

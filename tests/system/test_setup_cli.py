@@ -92,3 +92,18 @@ def test_create_admin_and_doctor_beside_a_running_server(tmp_path: Path) -> None
     assert broken.returncode == 1
     assert "FAIL  event store:" in broken.stdout
     assert "Traceback" not in broken.stdout + broken.stderr
+
+
+def test_a_second_server_on_the_same_data_folder_says_why_it_cannot_start(
+    tmp_path: Path,
+) -> None:
+    server = ServerProcess(tmp_path / "data")
+    server.start()
+    try:
+        second = run("serve", "--data-dir", str(server.data_dir), "--port", "1")
+        assert second.returncode == 2
+        assert "is in use by another process" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert httpx.get(f"{server.url}/health").status_code == 200
+    finally:
+        server.stop()

@@ -405,8 +405,8 @@ class Importer:
             return None
         try:
             obj = msgspec.json.decode(line)
-        except msgspec.DecodeError:
-            summary.reject(line_no, "malformed JSON")
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            summary.reject(line_no, "malformed JSON (or not UTF-8)")
             return None
         try:
             return decode_line(obj, site, now)

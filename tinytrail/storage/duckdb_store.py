@@ -265,6 +265,13 @@ class DuckDBStore:
                 self._built.pop(site_id, None)
                 raise
 
+    def stored_site_ids(self) -> set[int]:
+        """Every site that has events or visits stored."""
+        rows = self.fetch(
+            "SELECT DISTINCT site_id FROM events UNION SELECT DISTINCT site_id FROM all_sessions"
+        )
+        return {int(site_id) for (site_id,) in rows}
+
     def delete_sites(self, site_ids: Sequence[int]) -> None:
         with self._write_lock:
             ids = list(site_ids)
