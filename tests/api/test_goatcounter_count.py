@@ -208,6 +208,48 @@ def test_created_at_in_the_past_is_kept_to_the_second(server: Server, gc: GoatCo
 
 
 @pytest.mark.parametrize(
+    ("created_at", "message"),
+    [
+        ("0001-01-01T00:00:00Z", "created_at: must be after 1970-01-01."),
+        ("0001-01-01T00:00:00+14:00", "created_at: must be after 1970-01-01."),
+        ("1000-01-01T00:00:00Z", "created_at: must be after 1970-01-01."),
+        ("1969-12-31T23:59:59Z", "created_at: must be after 1970-01-01."),
+        ("1970-01-01T00:00:00+01:00", "created_at: must be after 1970-01-01."),
+        ("2026-03-18T12:00:06Z", "created_at: in the future."),
+        ("9999-12-31T23:59:59Z", "created_at: in the future."),
+        ("9999-12-31T23:59:59-12:00", "created_at: in the future."),
+    ],
+)
+def test_created_at_before_1970_or_in_the_future_is_an_error_of_that_hit(
+    server: Server, gc: GoatCounter, created_at: str, message: str
+) -> None:
+    response = gc.count(hit("/kept"), hit("/refused", created_at=created_at))
+    assert (response.status_code, response.json()) == (400, {"errors": {"1": message}})
+    assert [e["pathname"] for e in server.events()] == ["/kept"]
+
+
+def test_created_at_from_1970_to_five_seconds_ahead_is_accepted(
+    server: Server, gc: GoatCounter
+) -> None:
+    response = gc.count(
+        hit("/epoch", created_at="1970-01-01T00:00:00Z"),
+        hit("/soon", created_at="2026-03-18T12:00:05Z"),
+    )
+    assert response.status_code == 202, response.text
+    assert [e["pathname"] for e in server.events()] == ["/epoch", "/soon"]
+
+
+def test_created_at_errors_join_the_hits_other_problems(gc: GoatCounter) -> None:
+    response = gc.count(hit("", created_at="1000-01-01T00:00:00Z"))
+    assert response.json() == {
+        "errors": {
+            "0": "created_at: must be after 1970-01-01.\n"
+            "path: must be set, must be longer than 1 characters.\n"
+        }
+    }
+
+
+@pytest.mark.parametrize(
     ("size", "width"),
     [("1920,1080,2", 1920), ("1920,1080", 1920), ("1280", 1280), ([1024, 768], 1024), (800, 800)],
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +27,9 @@ from tinytrail.ingest.sites import SiteRules
 
 MAX_HITS = 500
 FUTURE_SLACK = timedelta(seconds=5)
+# Upstream takes any past time; ours must lie on the event store's clock (as imports do).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+TOO_EARLY = "must be after 1970-01-01"
 NO_SESSION = (
     "session or browser/IP not set; use no_sessions if you don't want to track unique visits"
 )
@@ -182,9 +185,10 @@ def _problem(raw: RawHit, path: str, no_sessions: bool, now: datetime, shared: S
     if not no_sessions and not get("session") and not has_client:
         return NO_SESSION
     message = shared.validation(path, title, ref, agent, raw.event)
-    if raw.created_at is not None and raw.created_at > now + FUTURE_SLACK:
+    created = raw.created_at
+    if created is not None and (created > now + FUTURE_SLACK or created < EARLIEST):
         problems = rules.validate_hit(path, title, ref, agent, raw.event)
-        problems["created_at"] = ["in the future"]
+        problems["created_at"] = ["in the future" if created > now else TOO_EARLY]
         return rules.validation_message(problems)
     return message
 

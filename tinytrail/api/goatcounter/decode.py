@@ -131,7 +131,10 @@ def timestamp(value: Any, struct: str, path: str) -> datetime:
             f'invalid JSON: parsing time "{text}" as "2006-01-02T15:04:05Z07:00": '
             "cannot parse as RFC 3339",
         ) from None
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # Go's time.Time goes further: the earliest or latest instant we have
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def comma_list(value: Any, struct: str, path: str) -> list[str]:
