@@ -263,6 +263,42 @@ def test_a_size_beyond_int32_is_an_error_of_that_hit(gc: GoatCounter) -> None:
     assert response.json() == {"errors": {"0": "screen size 2.14748e+09 is out of range of int32"}}
 
 
+@pytest.mark.parametrize(
+    "size", ["inf", "+Inf", "Infinity", "1e400", "1e308,1,1", 1e308, 10**400, [10**400, 1]]
+)
+def test_infinite_and_huge_sizes_are_errors_of_that_hit(
+    server: Server, gc: GoatCounter, size: Any
+) -> None:
+    response = gc.count(hit("/kept"), hit("/", size=size))
+    assert response.status_code == 400
+    message = response.json()["errors"]["1"]
+    assert message.startswith("screen size ") and message.endswith(" is out of range of int32")
+    assert [e["pathname"] for e in server.events()] == ["/kept"]
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        "NaN",
+        "nan,1080,2",
+        "-inf",
+        "-Infinity",
+        "-1e400",
+        "-5",
+        "-3e9",
+        -1e308,
+        [-1e308],
+        -(10**400),
+    ],
+)
+def test_sizes_without_a_usable_width_are_unknown(
+    server: Server, gc: GoatCounter, size: Any
+) -> None:
+    response = gc.count(hit("/", size=size))
+    assert response.status_code == 202, response.text
+    assert server.events()[0]["screen_width"] == 0
+
+
 def test_a_body_less_post_with_an_undecodable_content_type_is_415(
     server: Server, gc: GoatCounter
 ) -> None:

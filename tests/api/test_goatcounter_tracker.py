@@ -81,6 +81,12 @@ def test_post_with_an_empty_body_like_send_beacon(server: Server, site: dict[str
         ({"p": "/x", "b": "5"}, "wrong value: b=5"),
         ({"p": "/x", "b": "robot"}, 'error decoding parameters: b: invalid number "robot"'),
         ({"p": "/x", "s": "xxx"}, 'error decoding parameters: s: invalid number "xxx"'),
+        ({"p": "/x", "s": "inf"}, "not valid: size: screen size +Inf is out of range of int32."),
+        ({"p": "/x", "s": "1e400"}, "not valid: size: screen size +Inf is out of range of int32."),
+        (
+            {"p": "/x", "s": "3e9,1,1"},
+            "not valid: size: screen size 3e+09 is out of range of int32.",
+        ),
     ],
 )
 def test_refusals_are_400_with_a_reason(
@@ -158,3 +164,12 @@ def test_ns_makes_every_hit_its_own_visitor(server: Server, site: dict[str, Any]
     beacon(server, p="/x", ns="1")
     first, second = server.events()
     assert first["visitor_id"] != second["visitor_id"]
+
+
+@pytest.mark.parametrize("size", ["NaN", "nan,1080,2", "-inf", "-1e400", "-5", "-3e9", "0", ""])
+def test_sizes_without_a_usable_width_are_unknown(
+    server: Server, site: dict[str, Any], size: str
+) -> None:
+    assert beacon(server, p="/x", s=size).status_code == 200
+    [event] = server.events()
+    assert event["screen_width"] == 0

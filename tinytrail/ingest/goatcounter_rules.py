@@ -7,6 +7,7 @@ pipeline then does what it does for every collector: User-Agent, geolocation, sa
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -103,10 +104,22 @@ def validate_hit(
 
 
 def parse_size(text: str) -> float:
-    """The width from `W` or `W,H,scale`; ValueError when a part is not a number."""
+    """The width from `W` or `W,H,scale`; ValueError when a part is not a number.
+
+    Go's ParseFloat reads `NaN`, `Inf` and `1e400` (infinite) too; a NaN width is unknown (0),
+    an infinite one is left for `size_problem` to refuse."""
     parts = [part.strip() for part in text.split(",")]
     numbers = [float(part) for part in parts if part]
-    return numbers[0] if numbers else 0.0
+    width = numbers[0] if numbers else 0.0
+    return 0.0 if math.isnan(width) else width
+
+
+def size_problem(width: float) -> str:
+    """Upstream's error for a width beyond int32 (`+Inf` as Go prints it); "" when it fits."""
+    if not width > INT32_MAX:
+        return ""
+    shown = "+Inf" if math.isinf(width) else f"{width:g}"
+    return f"screen size {shown} is out of range of int32"
 
 
 def dropped_when_stored(path: str) -> bool:
@@ -116,8 +129,11 @@ def dropped_when_stored(path: str) -> bool:
 
 
 def screen_width(width: float) -> int:
-    """Only the width is kept; a negative or fractional one is cut to a whole pixel count."""
-    return max(0, int(width))
+    """Only the width is kept, as a whole pixel count; one that is negative or not a finite
+    number is unknown (0), and none is wider than int32."""
+    if not math.isfinite(width) or width <= 0:
+        return 0
+    return min(int(width), INT32_MAX)
 
 
 def campaign_params(query: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ when others in the batch fail; the failing indexes come back in `errors`.
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -160,11 +161,11 @@ def _width(value: Any) -> float:
     if isinstance(value, bool):
         raise d.type_error(value, STRUCT, "hits.size", "goatcounter.Floats")
     if isinstance(value, int | float):
-        return float(value)
+        return _number(value)
     if isinstance(value, list) and all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in value
     ):
-        return float(value[0]) if value else 0.0
+        return _number(value[0]) if value else 0.0
     if not isinstance(value, str):
         raise d.type_error(value, STRUCT, "hits.size", "goatcounter.Floats")
     try:
@@ -175,10 +176,18 @@ def _width(value: Any) -> float:
         ) from None
 
 
+def _number(value: int | float) -> float:
+    """A JSON number as a float; integers beyond float's range are infinite."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
 def _problem(raw: RawHit, path: str, no_sessions: bool, now: datetime, shared: Shared) -> str:
     """Why this hit cannot be stored, as upstream words it; "" when it can."""
-    if raw.width > rules.INT32_MAX:
-        return f"screen size {raw.width:g} is out of range of int32"
+    if too_wide := rules.size_problem(raw.width):
+        return too_wide
     get = raw.fields.get
     title, ref, agent = get("title", ""), get("ref", ""), get("user_agent", "")
     has_client = bool(agent and get("ip"))

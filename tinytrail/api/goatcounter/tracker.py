@@ -126,8 +126,8 @@ def _decode(request: Request, runtime: Runtime, site: SiteRules, ip: str) -> tup
     path = rules.clean_path(raw_path, event)
     agent = request.headers.get("user-agent", "")
     problems = rules.validate_hit(path, title, ref, "", event)
-    if width > rules.INT32_MAX:
-        problems["size"] = [f"screen size {width:g} is out of range of int32"]
+    if too_wide := rules.size_problem(width):
+        problems["size"] = [too_wide]
     if problems:
         raise Refused(400, "not valid: " + rules.validation_message(problems).replace("\n", " "))
     page = split_url(request.headers.get("referer", "")) if "referer" in request.headers else None
