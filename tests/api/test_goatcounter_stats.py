@@ -6,10 +6,13 @@ Visitor ids are per day (daily salts), so the same session on two days is two vi
 
 from __future__ import annotations
 
+import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from tests.api.goatcounter_client import FIREFOX_UA, GoatCounter, account
 from tests.support import ADMIN_KEY, CHROME_UA, Server
@@ -361,3 +364,76 @@ def test_reports_compare_a_range_that_starts_in_the_year_1000(server: Server) ->
         assert response.json()["data"]["metrics"]["pageviews"]["value"] == 1
     for path in ("/stats/total", "/stats/hits"):
         assert gc.get(path, start="0999-12-31", end="1000-01-01").status_code == 200
+
+
+# -- path ids on sites with many paths ------------------------------------------------------------
+
+
+def import_paths(server: Server, count: int) -> None:
+    """`count` pages with one visitor each (/p000, /p001, ...) and /top with two, imported: an
+    import gives no path ids, unlike /api/v0/count, which notes every path's title."""
+    rows = [{"pathname": f"/p{n:03d}", "user_id": n} for n in range(count)]
+    rows += [{"pathname": "/top", "user_id": 10_000}, {"pathname": "/top", "user_id": 10_001}]
+    body = "".join(
+        json.dumps({"name": "pageview", "timestamp": "2026-03-17T10:00:00Z", **row}) + "\n"
+        for row in rows
+    )
+    response = server.client.post(
+        "/api/v1/admin/import",
+        params={"site_id": "example.com"},
+        content=body.encode(),
+        headers={"X-API-KEY": ADMIN_KEY, "Content-Type": "application/x-ndjson"},
+    )
+    assert response.json()["data"]["loaded"] == len(rows), response.text
+    server.flush()
+
+
+def stored_paths(server: Server, site_id: int) -> list[str]:
+    return [row.path for row in server.runtime.goatcounter.repo.paths_after(site_id, 0, 10_000)]
+
+
+def test_hits_give_ids_only_to_the_paths_of_the_page(server: Server) -> None:
+    gc, site = account(server)
+    import_paths(server, 300)
+    first = gc.get("/stats/hits", limit=3).json()
+    assert [h["path"] for h in first["hits"]] == ["/top", "/p000", "/p001"]
+    assert first["more"] is True and first["total"] == 4
+    assert sorted(stored_paths(server, site["gc_id"])) == ["/p000", "/p001", "/top"]
+    assert gc.get("/stats/hits", limit=3).json() == first
+    # The next page, as upstream's clients page: excluding the ids already seen.
+    seen = ",".join(str(h["path_id"]) for h in first["hits"])
+    second = gc.get("/stats/hits", limit=3, exclude_paths=seen).json()
+    assert [h["path"] for h in second["hits"]] == ["/p002", "/p003", "/p004"]
+    assert len(stored_paths(server, site["gc_id"])) == 6
+    # Equal counts go oldest id first, so fetching the next page left this one as it was.
+    assert gc.get("/stats/hits", limit=3).json() == first
+    assert gc.get("/stats/hits", limit=3, exclude_paths=seen).json() == second
+
+
+def test_concurrent_first_calls_agree(server: Server) -> None:
+    gc, site = account(server)
+    import_paths(server, 300)
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: gc.get("/stats/hits", limit=5), range(4)))
+    assert [r.status_code for r in responses] == [200] * 4
+    assert all(r.json() == responses[0].json() for r in responses)
+    assert len(stored_paths(server, site["gc_id"])) == 5
+
+
+def test_a_locked_database_is_retried(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    gc, _ = account(server)
+    import_paths(server, 10)
+    repo = server.runtime.goatcounter.repo
+    insert = repo._insert_paths
+    failures = [OperationalError("INSERT", {}, Exception("database is locked"))] * 2
+
+    def busy(*args: Any) -> None:
+        if failures:
+            raise failures.pop()
+        insert(*args)
+
+    monkeypatch.setattr(repo, "_insert_paths", busy)
+    response = gc.get("/stats/hits", limit=2)
+    assert response.status_code == 200, response.text
+    assert [h["path"] for h in response.json()["hits"]] == ["/top", "/p000"]
+    assert failures == []

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tinytrail.meta.models import (
@@ -28,6 +31,7 @@ from tinytrail.meta.models import (
 
 PathKey = tuple[bool, str]  # (is an event, path or event name)
 TITLE_CACHE_LIMIT = 200_000
+T = TypeVar("T")
 
 
 def new_code() -> str:
@@ -138,38 +142,87 @@ class GoatCounterRepo:
     # -- paths ------------------------------------------------------------------------------
 
     def ensure_paths(self, site_id: int, keys: Iterable[PathKey]) -> dict[PathKey, int]:
-        """Ids for these paths, allocating ids for the ones seen for the first time."""
-        wanted = set(keys)
-        known = self._path_ids(site_id, wanted)
-        missing = wanted - set(known)
-        if missing:
-            try:
-                with self._sessions.begin() as s:
-                    for event, path in sorted(missing, key=lambda k: (k[0], k[1])):
-                        s.add(_new_path(site_id, event, path, ""))
-            except IntegrityError:  # a concurrent request added some of them: retry one by one
-                for event, path in missing:
-                    self._add_path(site_id, event, path, "")
-            known = self._path_ids(site_id, wanted)
-        return known
+        """Ids for these paths, allocating ids for the ones seen for the first time.
 
-    def _path_ids(self, site_id: int, keys: set[PathKey]) -> dict[PathKey, int]:
-        if not keys:
-            return {}
-        digests = {path_digest(path) for _, path in keys}
+        New ids are given in the order of `keys`, in bulk: a few hundred rows per short
+        transaction, which another request adding the same paths cannot fail (duplicates are
+        skipped) and a busy database only delays (retried).
+        """
+        wanted = list(dict.fromkeys(keys))
+        known = self.path_ids(site_id, wanted)
+        missing = [key for key in wanted if key not in known]
+        if not missing:
+            return known
+        for chunk in _chunks(missing, 500):
+            _retry_when_locked(self._insert_paths, site_id, chunk)
+        return self.path_ids(site_id, wanted)
+
+    def _insert_paths(self, site_id: int, keys: list[PathKey]) -> None:
+        rows = [
+            {
+                "site_id": site_id,
+                "event": event,
+                "path": path,
+                "path_digest": path_digest(path),
+                "title": "",
+            }
+            for event, path in keys
+        ]
+        with self._sessions.begin() as s:
+            dialect = s.get_bind().dialect.name
+            if dialect in ("sqlite", "postgresql"):
+                insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+                s.execute(insert(GoatCounterPath).on_conflict_do_nothing(), rows)
+                return
+        for event, path in keys:  # other databases: one by one, a concurrent insert is no error
+            self._add_path(site_id, event, path, "")
+
+    def path_ids(self, site_id: int, keys: Iterable[PathKey]) -> dict[PathKey, int]:
+        """Ids of the paths that have one (nothing is allocated)."""
+        wanted = set(keys)
         found: dict[PathKey, int] = {}
         with self._sessions() as s:
-            for chunk in _chunks(sorted(digests), 500):
-                rows = s.execute(
-                    select(GoatCounterPath.id, GoatCounterPath.event, GoatCounterPath.path).where(
-                        GoatCounterPath.site_id == site_id,
-                        GoatCounterPath.path_digest.in_(chunk),
+            for is_event in (False, True):
+                # By the whole unique key (site, event, digest): its index answers each digest.
+                digests = sorted({path_digest(path) for event, path in wanted if event == is_event})
+                for chunk in _chunks(digests, 500):
+                    rows = s.execute(
+                        select(GoatCounterPath.id, GoatCounterPath.path).where(
+                            GoatCounterPath.site_id == site_id,
+                            GoatCounterPath.event == is_event,
+                            GoatCounterPath.path_digest.in_(chunk),
+                        )
                     )
-                )
-                for path_id, event, path in rows:
-                    if (event, path) in keys:
-                        found[(event, path)] = path_id
+                    for path_id, path in rows:
+                        if (is_event, path) in wanted:
+                            found[(is_event, path)] = path_id
         return found
+
+    def oldest_path_ids(self, site_id: int, keys: set[PathKey], count: int) -> dict[PathKey, int]:
+        """The `count` lowest ids among these paths (fewer when fewer have one).
+
+        A long list is not looked up key by key: the site's paths are read in id order until
+        enough of them are found.
+        """
+        if count <= 0 or not keys:
+            return {}
+        if len(keys) <= 2000:
+            found = sorted(self.path_ids(site_id, keys).items(), key=lambda item: item[1])
+            return dict(found[:count])
+        oldest: dict[PathKey, int] = {}
+        with self._sessions() as s:
+            rows = s.execute(
+                select(GoatCounterPath.id, GoatCounterPath.event, GoatCounterPath.path)
+                .where(GoatCounterPath.site_id == site_id)
+                .order_by(GoatCounterPath.id)
+                .execution_options(yield_per=1000)
+            )
+            for path_id, event, path in rows:
+                if (event, path) in keys:
+                    oldest[(event, path)] = path_id
+                    if len(oldest) == count:
+                        break
+        return oldest
 
     def _add_path(self, site_id: int, event: bool, path: str, title: str) -> None:
         try:
@@ -256,7 +309,7 @@ class GoatCounterRepo:
             cached = self._titles.get(key)
             if cached is not None and (cached or not title):
                 continue
-            self._store_title(site_id, event, path, title)
+            _retry_when_locked(self._store_title, site_id, event, path, title)
             with self._lock:
                 if len(self._titles) >= TITLE_CACHE_LIMIT:
                     self._titles.clear()
@@ -278,8 +331,7 @@ class GoatCounterRepo:
         self._add_path(site_id, event, path, title)
 
     def titles(self, site_id: int, keys: Iterable[PathKey]) -> dict[PathKey, str]:
-        wanted = set(keys)
-        ids = self._path_ids(site_id, wanted)
+        ids = self.path_ids(site_id, keys)
         rows = self.paths_by_id(site_id, ids.values()) if ids else []
         return {(row.event, row.path): row.title for row in rows}
 
@@ -324,6 +376,19 @@ def _new_campaign(site_id: int, name: str) -> GoatCounterCampaign:
     return GoatCounterCampaign(site_id=site_id, name=name, name_digest=path_digest(name))
 
 
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _retry_when_locked(work: Callable[..., None], *args: Any, attempts: int = 8) -> None:
+    """Run a write; SQLite's "database is locked" (another writer outlasted the busy timeout)
+    is retried after a growing pause instead of failing the request."""
+    for attempt in range(attempts):
+        try:
+            work(*args)
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(min(0.05 * 2**attempt, 2.0))

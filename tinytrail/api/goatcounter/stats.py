@@ -8,6 +8,7 @@ GoatCounter's stable integer ids from `goatcounter_paths`, allocated when first 
 from __future__ import annotations
 
 import asyncio
+import heapq
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from tinytrail.api.goatcounter.auth import Call, api
 from tinytrail.api.goatcounter.common import error, field_errors, not_found
 from tinytrail.api.http import JSON
 from tinytrail.ingest.goatcounter_csv import referrer_of
+from tinytrail.meta.goatcounter import GoatCounterRepo
 from tinytrail.meta.models import Site
 from tinytrail.query import periods, registry
 from tinytrail.query.model import Filter, Query, Result
@@ -50,7 +52,7 @@ async def sync_paths(call: Call, site: Site) -> dict[PathKey, int]:
         result = await asyncio.to_thread(call.runtime.engine.run, query)
         keys.update((event, str(row.dimensions[0])) for row in result.rows)
     repo = call.runtime.goatcounter.repo
-    return await asyncio.to_thread(repo.ensure_paths, site.id, keys)
+    return await asyncio.to_thread(repo.ensure_paths, site.id, sorted(keys))
 
 
 @api("stats")
@@ -147,9 +149,7 @@ async def hits(call: Call) -> Response:
     found: dict[PathKey, int] = {(False, str(k[0])): v for k, v in pages.items()}
     found.update({(True, str(k[0])): v for k, v in events.items()})
     repo = call.runtime.goatcounter.repo
-    ids = await asyncio.to_thread(repo.ensure_paths, params.site.id, found)
-    ranked = sorted(found, key=lambda key: (-found[key], -ids[key]))
-    chosen = ranked[: params.limit]
+    chosen, ids = await asyncio.to_thread(top_paths, repo, params.site.id, found, params.limit)
     titles = await asyncio.to_thread(repo.titles, params.site.id, set(chosen))
     series = await _chosen_series(call, params, chosen)
     days = _days(params)
@@ -169,7 +169,35 @@ async def hits(call: Call) -> Response:
             }
         )
     count = sum(found[key] for key in chosen)
-    return JSON({"hits": hit_lists, "total": count, "more": len(ranked) > len(chosen)})
+    return JSON({"hits": hit_lists, "total": count, "more": len(found) > len(chosen)})
+
+
+def top_paths(
+    repo: GoatCounterRepo, site_id: int, found: dict[PathKey, int], limit: int
+) -> tuple[list[PathKey], dict[PathKey, int]]:
+    """The `limit` paths with the most visitors and their ids; only these paths get ids
+    allocated, however many `found` holds (one short write, not one per path of the site).
+
+    Equal counts are ordered by path id, oldest first (upstream: newest first), then paths that
+    have no id yet, in text order; those get ids in that order now. Ids given later are higher,
+    so a page stays the same, in the same order, when it is asked for again, also after the next
+    page (`exclude_paths`) was fetched; newest first would put the next page's paths on it.
+    """
+    if len(found) > limit:
+        boundary = heapq.nlargest(limit, found.values())[-1]
+        above = [key for key, n in found.items() if n > boundary]
+        tied = {key for key, n in found.items() if n == boundary}
+        slots = limit - len(above)
+        oldest = repo.oldest_path_ids(site_id, tied, slots)
+        fill = heapq.nsmallest(slots - len(oldest), tied.difference(oldest))
+        chosen = above + list(oldest) + fill
+    else:
+        chosen = list(found)
+    known = repo.path_ids(site_id, chosen)
+    fresh = sorted(key for key in chosen if key not in known)
+    ids = {**known, **repo.ensure_paths(site_id, fresh)} if fresh else known
+    chosen.sort(key=lambda key: (-found[key], ids[key]))
+    return chosen, ids
 
 
 async def _chosen_series(
