@@ -172,11 +172,13 @@ def test_import_reports_broken_rows_by_line(server: Server) -> None:
         "/v,T,0,,,,1-2,0",
         "/u,T,0,,,,1-2,0,,o,wide,,1,2026-03-17T10:00:00Z",
         "/f,T,0,,,,1-2,0,,o,,,1,2030-01-01T00:00:00Z",
+        "/o,T,0,,,,1-2,0,,o,,,1,1969-12-31T23:59:59Z",
+        "/e,T,0,,,,1-2,0,,o,,,1,0001-01-01T00:00:00+01:00",
     ]
     response = admin_import(server, "target.example", gzip.compress("\n".join(lines).encode()))
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    assert (data["loaded"], data["skipped"]) == (1, 6)
+    assert (data["loaded"], data["skipped"]) == (1, 8)
     errors = {e["line"]: e["message"] for e in data["errors"]}
     assert errors[3].startswith("Event must be a boolean")
     assert errors[4].startswith("Referrer scheme must be one of")
@@ -184,6 +186,8 @@ def test_import_reports_broken_rows_by_line(server: Server) -> None:
     assert errors[6] == "wrong number of fields: 8 (want: 14)"
     assert errors[7].startswith("Screen size must be numbers")
     assert errors[8] == "Date is in the future"
+    assert errors[9] == "Date must be after 1970-01-01"
+    assert errors[10] == "Date must be after 1970-01-01 and not in the future"
     [event] = server.events()
     assert (event["pathname"], event["browser"], event["os"]) == ("/x", "Firefox", "Linux")
     assert (event["country"], event["screen_width"], event["referrer"]) == (

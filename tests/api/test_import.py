@@ -197,6 +197,20 @@ def test_future_timestamps_are_refused_beyond_a_minute(
     assert summary["errors"] == [{"line": 2, "message": "timestamp is in the future"}]
 
 
+def test_timestamps_at_the_calendars_ends_are_refused(server: Server, site: dict[str, Any]) -> None:
+    lines = [
+        {"name": "pageview", "timestamp": moment, "user_id": 1}
+        for moment in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-12:00", "1969-07-20")
+    ]
+    summary = imported(server, *lines)
+    assert summary["loaded"] == 0
+    assert [e["message"] for e in summary["errors"]] == [
+        "timestamp must be after 1970-01-01 and not in the future",
+        "timestamp must be after 1970-01-01 and not in the future",
+        "timestamp must be after 1970-01-01",
+    ]
+
+
 def test_a_bad_line_is_never_half_loaded(server: Server, site: dict[str, Any]) -> None:
     # Everything valid except the very last field read: nothing of the line may be stored.
     line = row(0, pathname="/half", props={"ok": "yes", "bad": [1]}, country_code="DE")

@@ -18,10 +18,10 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from tinytrail.ingest import goatcounter_rules as rules
 from tinytrail.ingest.importer import (
-    FUTURE_SLACK,
     Importer,
     ImportSummary,
     LineError,
+    checked_moment,
     split_lines,
 )
 from tinytrail.ingest.model import NON_INTERACTIVE, PAGEVIEW, Hit
@@ -225,9 +225,7 @@ def decode_row(row: list[str], site: SiteRules, now: datetime) -> tuple[Hit, str
             raise ValueError(date_text)
     except ValueError:
         raise LineError(f"Date must be an RFC 3339 date and time, not {date_text[:40]!r}") from None
-    moment = moment.astimezone(UTC)
-    if moment > now + FUTURE_SLACK:
-        raise LineError("Date is in the future")
+    moment = checked_moment(moment, now, "Date")
     if scheme not in ("", "h", "g", "c", "o"):
         raise LineError(f"Referrer scheme must be one of h, g, c, o; not {scheme[:5]!r}")
     try:

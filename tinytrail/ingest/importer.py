@@ -186,11 +186,19 @@ def _timestamp(obj: dict[str, Any], now: datetime) -> datetime:
     except ValueError:
         raise LineError("timestamp must be an ISO 8601 date and time") from None
     # Plausible exports UTC without an offset.
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return checked_moment(moment, now, "timestamp")
+
+
+def checked_moment(moment: datetime, now: datetime, column: str) -> datetime:
+    """The moment in UTC, refused when in the future or before 1970 (naive means UTC)."""
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # an offset that takes it off the calendar (year 1 or 9999)
+        raise LineError(f"{column} must be after 1970-01-01 and not in the future") from None
     if moment > now + FUTURE_SLACK:
-        raise LineError("timestamp is in the future")
+        raise LineError(f"{column} is in the future")
     if moment < EARLIEST:
-        raise LineError("timestamp must be after 1970-01-01")
+        raise LineError(f"{column} must be after 1970-01-01")
     return moment
 
 
