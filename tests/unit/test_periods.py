@@ -111,3 +111,17 @@ def test_ordinary_ranges_are_unchanged() -> None:
     assert (before.first, before.last) == (date(2026, 1, 29), date(2026, 2, 28))
     leap = periods.year_over_year(periods.from_dates(date(2024, 2, 29), date(2024, 2, 29), tz))
     assert leap.first == date(2023, 2, 28)
+
+
+def test_the_period_before_the_last_24_hours_is_the_24_hours_before_them() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    now = datetime(2026, 11, 22, 19, 40, 12, tzinfo=UTC)
+    current = periods.named_range("24h", now, berlin)
+    before = periods.previous_period(current)
+    assert before.end == current.start - timedelta(seconds=1)
+    assert before.end_exclusive - before.start == current.end_exclusive - current.start
+    week = periods.named_range("7d", now, berlin)
+    assert (periods.previous_period(week).first, periods.previous_period(week).last) == (
+        date(2026, 11, 8),
+        date(2026, 11, 14),
+    )

@@ -177,7 +177,12 @@ def named_range(
 
 
 def previous_period(current: DateRange) -> DateRange:
-    """The same number of days immediately before the range, cut at FIRST_DAY."""
+    """The same number of days immediately before the range, cut at FIRST_DAY; for a range of
+    instants (the last 24 hours, realtime), the same length of time just before it."""
+    if current != from_dates(current.first, current.last, current.timezone):
+        length = current.end_exclusive - current.start
+        start = current.start - min(length, current.start - FIRST_INSTANT)
+        return from_instants(start, current.start - timedelta(seconds=1), current.timezone)
     last = clamp_day(date.fromordinal(max(1, current.first.toordinal() - 1)))
     first = date.fromordinal(max(FIRST_DAY.toordinal(), last.toordinal() - current.days + 1))
     return from_dates(first, last, current.timezone)
