@@ -6,7 +6,11 @@ every request waiting on that batch (group commit: one fsync serves every reques
 meanwhile). Only then is 202 answered. The flusher copies events into the event store and,
 once the store has committed them, deletes the segments they lived in. On start, frames whose
 events the store lacks are replayed; a torn frame at the tail (crash mid-write) was never
-acknowledged, so it is dropped.
+acknowledged, so it is dropped. A frame damaged inside a segment (a bad disk block) is skipped,
+the frames after it are still replayed, and the segment is kept in `damaged/` for a person.
+
+A write that fails (disk full, I/O error) fails only the requests waiting on it; the next write
+goes to a fresh segment, so ingestion resumes by itself once the disk works again.
 """
 
 from __future__ import annotations
@@ -153,7 +157,10 @@ class WriteAheadLog:
         path = Path(self._file.name)
         self._segment_max_seq[path] = max(self._segment_max_seq.get(path, 0), batch[-1].seq)
         if self._file.tell() > SEGMENT_BYTES:
-            self._switch_segment()
+            try:
+                self._switch_segment()
+            except OSError:  # the frame is on disk: this batch succeeded all the same
+                log.exception("write-ahead log: no new segment; the current one stays open")
 
     def _switch_segment(self) -> None:
         """Open the next segment, then close the current one (which stays if opening fails)."""
