@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import pytest
 
-from tinytrail.ingest.flusher import commit_in_pieces
+from tinytrail.ingest.flusher import Unfinished, commit_in_pieces
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.wal import read_file
 from tinytrail.storage.arrow_batches import events_table
@@ -59,3 +61,35 @@ def test_revenue_amounts_the_store_cannot_hold_are_stored_without_revenue(
     store = DuckDBStore(tmp_path / "events.duckdb")
     store.commit_batch(events, [], [], 6)
     store.close()
+
+
+class DiskFullAfter(DuckDBStore):
+    """The real store, with the disk "filling up" after `ok` commits (fault injection)."""
+
+    def __init__(self, path: Path, ok: int) -> None:
+        super().__init__(path)
+        self.ok = ok
+
+    def commit_batch(self, *args: Any, **kwargs: Any) -> None:
+        if self.ok <= 0:
+            raise duckdb.IOException("No space left on device")
+        self.ok -= 1
+        super().commit_batch(*args, **kwargs)
+
+
+@pytest.mark.parametrize("ok", [0, 1, 3])
+def test_a_machine_failure_sets_nothing_aside_and_leaves_the_rest_to_retry(
+    tmp_path: Path, ok: int
+) -> None:
+    store = DiskFullAfter(tmp_path / "events.duckdb", ok)
+    poison = _event(3, screen_width=70_000)
+    events = [_event(1), _event(2), poison, _event(4), _event(5)]
+    with pytest.raises(Unfinished) as unfinished:
+        commit_in_pieces(store, tmp_path / "wal", events, [], [], 5)
+    store.close()
+    with duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True) as con:
+        stored = [seq for (seq,) in con.execute("SELECT seq FROM events ORDER BY seq").fetchall()]
+    left = [e.seq for e in unfinished.value.events]
+    assert sorted(stored + left) == [1, 2, 3, 4, 5]
+    assert not set(stored) & set(left)
+    assert not (tmp_path / "wal" / "damaged").exists()  # nothing set aside for a full disk

@@ -9,7 +9,8 @@ committed sequence number.
 A batch the store keeps refusing (one event it cannot take must not stop ingestion for good)
 is taken apart after a few tries: the events it can take are committed in log order, the
 ones it cannot are set aside in the log's `damaged/` folder with the reason logged, never
-silently dropped.
+silently dropped. Failures of the machine rather than of the data (disk full, I/O errors, out
+of memory) never set anything aside: what is left of the batch waits for the next try.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+
+import duckdb
 
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.pipeline import Ingestor
@@ -56,6 +59,24 @@ def recover(store: DuckDBStore, ingestor: Ingestor, known_sites: set[int]) -> in
     return len(missing)
 
 
+# Failures of the machine, not of the events: retried, never a reason to set events aside.
+_MACHINE_FAILURES = (
+    OSError,
+    MemoryError,
+    duckdb.IOException,
+    duckdb.OutOfMemoryException,
+    duckdb.FatalException,
+)
+
+
+class Unfinished(Exception):
+    """The machine failed part-way through a batch; what is left of it, to try again."""
+
+    def __init__(self, events: list[Event], touched: list[Visit], closed: list[Visit]) -> None:
+        super().__init__(f"{len(events)} events left")
+        self.events, self.touched, self.closed = events, touched, closed
+
+
 def commit_in_pieces(
     store: DuckDBStore,
     log_directory: Path,
@@ -69,9 +90,12 @@ def commit_in_pieces(
     Halves are tried in log order, down to single events; each committed piece records its
     last sequence number, so a crash meanwhile replays only what follows it. Visits go
     first, on their own (they are rewritten at every flush; a bad one is logged and left).
+    Raises `Unfinished` with what is left when the machine rather than the data fails.
     """
     try:
         store.commit_batch([], touched, closed, None)
+    except _MACHINE_FAILURES as exc:
+        raise Unfinished(events, touched, closed) from exc
     except Exception:
         log.exception("the visits of a refused batch could not be stored either; left out")
     rejected: list[tuple[Event, str]] = []
@@ -79,6 +103,8 @@ def commit_in_pieces(
     def commit(part: list[Event]) -> None:
         try:
             store.commit_batch(part, [], [], part[-1].seq if max_seq is not None else None)
+        except _MACHINE_FAILURES as exc:
+            raise Unfinished([e for e in events if e.seq >= part[0].seq], [], []) from exc
         except Exception as exc:
             if len(part) == 1:
                 rejected.append((part[0], f"{type(exc).__name__}: {exc}"))
@@ -154,9 +180,14 @@ class Flusher:
                     raise
                 log.exception("the event store refused the same batch %d times", self._failures)
                 directory = self.ingestor.wal.directory
-                commit_in_pieces(
-                    self.store, directory, events, list(touched.values()), closed, max_seq
-                )
+                try:
+                    commit_in_pieces(
+                        self.store, directory, events, list(touched.values()), closed, max_seq
+                    )
+                except Unfinished as left:
+                    touched_left = {v.session_id: v for v in left.touched}
+                    self._carry = (left.events, touched_left, left.closed)
+                    raise
             self._failures = 0
             self._carry = None
             self.ingestor.wal.rotate()
