@@ -118,7 +118,11 @@ def commit_in_pieces(
     if max_seq is not None:
         store.commit_batch([], [], [], max_seq)
     if rejected:
-        path = write_rejected(log_directory, [event for event, _ in rejected])
+        kept = [event for event, _ in rejected]
+        try:
+            path = write_rejected(log_directory, kept)
+        except OSError as exc:  # not even that can be written: keep them for the next try
+            raise Unfinished(kept, [], []) from exc
         log.error(
             "the event store refused %d event(s), kept in %s; first reason: %s",
             len(rejected),
