@@ -116,9 +116,11 @@ def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    settings = load_settings(flags={"data_dir": args.data_dir})
-    server = args.server or os.environ.get("TINYTRAIL_URL", "")
+def _server_for(settings: Settings, given: str | None, doing: str) -> str | None:
+    """Where a command works: the server URL given or found holding the data folder, "" for
+    the data folder itself (no server holds it), None when a server holds it but cannot be
+    reached (said on stderr)."""
+    server = given or os.environ.get("TINYTRAIL_URL", "")
     if not server and store_in_use(settings):
         server = running_server(settings)
         if not server:
@@ -126,8 +128,19 @@ def cmd_import(args: argparse.Namespace) -> int:
                 f"the data folder {settings.data_dir} is in use by a server that does not "
                 "answer at its configured address; pass --server URL (or set TINYTRAIL_URL)"
             )
-            return 2
-        print(f"tinytrail: the data folder is in use; sending to the server at {server}")
+            return None
+        # On stderr: stdout may be the command's data (an export to `-`).
+        print(
+            f"tinytrail: the data folder is in use; {doing} the server at {server}", file=sys.stderr
+        )
+    return server
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    settings = load_settings(flags={"data_dir": args.data_dir})
+    server = _server_for(settings, args.server, "sending to")
+    if server is None:
+        return 2
     unreadable: list[Exception] = []
     with ExitStack() as stack:
         try:
@@ -231,12 +244,9 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         fail("--date must be YYYY-MM-DD")
         return 2
     settings = load_settings(flags={"data_dir": args.data_dir})
-    server = args.server or os.environ.get("TINYTRAIL_URL", "")
-    if not server and store_in_use(settings):
-        server = running_server(settings)
-        if not server:
-            fail("the data folder is in use by a server; pass --server URL")
-            return 2
+    server = _server_for(settings, args.server, "asking")
+    if server is None:
+        return 2
     if server:
         import httpx
 
@@ -265,12 +275,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from tinytrail import cli_goatcounter as goat
 
     settings = load_settings(flags={"data_dir": args.data_dir})
-    server = goat.server_url(args)
-    if not server and store_in_use(settings):
-        server = running_server(settings)
-        if not server:
-            fail("the data folder is in use by a server; pass --server URL")
-            return 2
+    server = _server_for(settings, args.server, "asking")
+    if server is None:
+        return 2
     return goat.cmd_export(args, settings, server)
 
 
@@ -278,13 +285,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tinytrail import cli_demo
 
     settings = load_settings(flags={"data_dir": args.data_dir})
-    server = args.server or os.environ.get("TINYTRAIL_URL", "")
-    if not server and store_in_use(settings):
-        server = running_server(settings)
-        if not server:
-            fail("the data folder is in use by a server; pass --server URL")
-            return 2
-        print(f"tinytrail: the data folder is in use; asking the server at {server}")
+    server = _server_for(settings, args.server, "asking")
+    if server is None:
+        return 2
     return cli_demo.cmd_demo(args, settings, server)
 
 

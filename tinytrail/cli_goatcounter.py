@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -226,7 +225,3 @@ def cmd_api_keys(args: argparse.Namespace, settings: Settings) -> int:
         fail(exc.message)
         return 2
     return 0
-
-
-def server_url(args: argparse.Namespace) -> str:
-    return str(args.server or os.environ.get("TINYTRAIL_URL", ""))

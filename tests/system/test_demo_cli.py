@@ -96,7 +96,7 @@ def test_demo_goes_through_the_server_that_holds_the_data_folder(tmp_path: Path)
         args = ("--data-dir", str(server.data_dir), "--site", "shop.example", "--days", "3")
         done = run_demo(*args, "--events", "2000", env=env)
         assert done.returncode == 0, done.stderr
-        assert "asking the server at" in done.stdout
+        assert "asking the server at" in done.stderr
         [totals] = query(
             server, site_id="shop.example", metrics=["visitors", "pageviews"], date_range="7d"
         )

@@ -137,7 +137,7 @@ def test_import_and_export_through_a_running_server(running: ServerProcess, tmp_
     plain.write_text("\n".join([HEADER, *ROWS]) + "\n")
     done = run("import", "--format", "goatcounter", "--site", DOMAIN, str(plain), env=env)
     assert done.returncode == 0, done.stderr
-    assert "sending to the server" in done.stdout and "loaded 3, skipped 0" in done.stdout
+    assert "sending to the server" in done.stderr and "loaded 3, skipped 0" in done.stdout
     target = tmp_path / "out.csv"
     done = run("export", "--format", "goatcounter", "--site", DOMAIN, "-o", str(target), env=env)
     assert done.returncode == 0, done.stderr

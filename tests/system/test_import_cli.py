@@ -233,7 +233,7 @@ def test_a_busy_data_folder_goes_through_its_server(
     env = clean_env(TINYTRAIL_PORT=str(running.port), TINYTRAIL_ADMIN_API_KEY=ADMIN_KEY)
     done = run_import("--site", DOMAIN, "--data-dir", str(data), str(source), env=env)
     assert done.returncode == 0, done.stderr
-    assert "sending to the server" in done.stdout
+    assert "sending to the server" in done.stderr
     assert "loaded 2, skipped 0" in done.stdout
     running.stop()
     assert stored(data)["events"] == 2
@@ -259,7 +259,7 @@ def test_the_command_finds_the_server_through_its_note_in_the_data_folder(
     env = clean_env(TINYTRAIL_PORT=str(free_port()), TINYTRAIL_ADMIN_API_KEY=ADMIN_KEY)
     done = run_import("--site", DOMAIN, "--data-dir", str(data), str(source), env=env)
     assert done.returncode == 0, done.stderr
-    assert f"sending to the server at http://localhost:{running.port}" in done.stdout
+    assert f"sending to the server at http://localhost:{running.port}" in done.stderr
     assert "loaded 2, skipped 0" in done.stdout
 
 
