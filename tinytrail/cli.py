@@ -14,7 +14,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, cast
 
-from tinytrail.cli_remote import fail, import_locally, post_import, running_server, store_in_use
+from tinytrail.cli_remote import (
+    fail,
+    import_locally,
+    post_import,
+    running_server,
+    show_admin_key,
+    store_in_use,
+)
 from tinytrail.settings import OPTIONS, Settings, SettingsError, load_settings, settings_markdown
 
 if TYPE_CHECKING:
@@ -50,10 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     runtime = Runtime(settings)
     key = runtime.bootstrap_admin()
     if key:
-        # Printed once, to the terminal only; it is stored hashed and encrypted.
-        print("TinyTrail: created the admin account.", flush=True)
-        print(f"TinyTrail: admin API key: {key}", flush=True)
-        print("TinyTrail: keep it safe; use it as the X-API-KEY header.", flush=True)
+        show_admin_key(key, "created the admin account.")
     print(
         f"TinyTrail: data in {settings.data_dir.resolve()}; "
         f"listening on http://{settings.host}:{settings.port}",

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from tinytrail.cli_remote import fail, post_import
+from tinytrail.cli_remote import fail, post_import, show_admin_key
 
 if TYPE_CHECKING:
     from tinytrail.ingest.importer import ImportSummary
@@ -109,14 +109,14 @@ def _here(settings: Settings, domain: str, chunks: Iterator[bytes]) -> ImportSum
     try:
         key = runtime.bootstrap_admin()
         if key:
-            print("TinyTrail: created the admin account.")
-            print(f"TinyTrail: admin API key: {key}", flush=True)
+            show_admin_key(key, "created the admin account.")
         site = find_site(runtime.sites, domain)
         if site is not None and runtime.store.first_event_at(site.id) is not None:
             fail(f"{domain} already has events; choose another --site or delete it first")
             return None
-        if site is None:
-            created = runtime.repo.create_site(_admin_account(runtime), domain)
+        admin = runtime.repo.first_admin()
+        if site is None and admin is not None:
+            created = runtime.repo.create_site(admin.account_id, domain)
             site = find_site(runtime.sites, created.uuid)
         if site is None:
             fail(f"could not create the site {domain}")
@@ -127,11 +127,6 @@ def _here(settings: Settings, domain: str, chunks: Iterator[bytes]) -> ImportSum
         return summary
     finally:
         runtime.stop()
-
-
-def _admin_account(runtime: Runtime) -> str:
-    admins = [user for user in runtime.repo.list_users() if user.role == "admin"]
-    return min(admins, key=lambda user: user.created_at).account_id
 
 
 def _configure_here(runtime: Runtime, site_id: int) -> None:

@@ -14,13 +14,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING
 
-from tinytrail.cli_remote import fail, import_locally, post_import
+from tinytrail.cli_remote import fail, import_locally, metadata_repo, post_import
 from tinytrail.settings import Settings
 
 if TYPE_CHECKING:
     from tinytrail.ingest.importer import ImportSummary
     from tinytrail.ingest.sites import SiteRules
-    from tinytrail.meta.repo import MetaRepo
     from tinytrail.runtime import Runtime
 
 
@@ -179,16 +178,6 @@ def _who(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", dest="data_dir", default=None, help="the data folder")
 
 
-def _repo(settings: Settings) -> MetaRepo:
-    from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
-    from tinytrail.meta.keys import KeyVault
-    from tinytrail.meta.repo import MetaRepo
-
-    engine = make_engine(settings.metadata_url)
-    migrate(engine)
-    return MetaRepo(make_sessionmaker(engine), KeyVault(settings.data_dir / "secret.key"))
-
-
 def cmd_api_keys(args: argparse.Namespace, settings: Settings) -> int:
     from tinytrail.api.tinytrail.api_keys import parse_name, parse_scopes
     from tinytrail.errors import InvalidInput, NotFound
@@ -196,7 +185,7 @@ def cmd_api_keys(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.data_dir.exists():
         fail(f"no TinyTrail data in {settings.data_dir}")
         return 2
-    repo = _repo(settings)
+    repo = metadata_repo(settings)
     user_id = args.user
     if args.key:
         principal = repo.authenticate(args.key)

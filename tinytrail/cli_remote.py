@@ -1,4 +1,5 @@
-"""What the command line shares when it talks to a running server instead of the data folder."""
+"""What the command line's modules share: a new admin key shown once, the metadata database
+opened directly, and talking to a running server instead of the data folder."""
 
 from __future__ import annotations
 
@@ -9,12 +10,33 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tinytrail.ingest.importer import ImportSummary
     from tinytrail.ingest.sites import SiteRules
+    from tinytrail.meta.repo import MetaRepo
     from tinytrail.runtime import Runtime
     from tinytrail.settings import Settings
 
 
 def fail(message: str) -> None:
     print(f"tinytrail: {message}", file=sys.stderr)
+
+
+def show_admin_key(key: str, what: str) -> None:
+    """A new admin key, printed once to the terminal only (it is stored hashed and encrypted)."""
+    print(f"TinyTrail: {what}", flush=True)
+    print(f"TinyTrail: admin API key: {key}", flush=True)
+    print("TinyTrail: shown once; keep it safe; use it as the X-API-KEY header.", flush=True)
+
+
+def metadata_repo(settings: Settings) -> MetaRepo:
+    """The metadata database, opened (and migrated) without the rest of a runtime: a running
+    server shares it safely."""
+    from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
+    from tinytrail.meta.keys import KeyVault
+    from tinytrail.meta.repo import MetaRepo
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.metadata_url)
+    migrate(engine)
+    return MetaRepo(make_sessionmaker(engine), KeyVault(settings.data_dir / "secret.key"))
 
 
 def post_import(

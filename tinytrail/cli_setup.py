@@ -15,10 +15,9 @@ import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tinytrail.cli_remote import fail
+from tinytrail.cli_remote import fail, metadata_repo, show_admin_key
 
 if TYPE_CHECKING:
-    from tinytrail.meta.repo import MetaRepo
     from tinytrail.settings import Settings
 
 LOW_DISK_BYTES = 1 << 30
@@ -37,37 +36,21 @@ def setup_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     doctor.add_argument("--data-dir", dest="data_dir", default=None, help="the data folder")
 
 
-def _repo(settings: Settings) -> MetaRepo:
-    from tinytrail.meta.db import make_engine, make_sessionmaker, migrate
-    from tinytrail.meta.keys import KeyVault
-    from tinytrail.meta.repo import MetaRepo
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.metadata_url)
-    migrate(engine)
-    return MetaRepo(make_sessionmaker(engine), KeyVault(settings.data_dir / "secret.key"))
-
-
 def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     """A new admin user in the oldest admin's account (or the first account, when none)."""
     from tinytrail.errors import InvalidInput
 
-    repo = _repo(settings)
-    admins = sorted(
-        (user for user in repo.list_users() if user.role == "admin"),
-        key=lambda user: user.created_at,
-    )
+    repo = metadata_repo(settings)
+    first = repo.first_admin()
     try:
-        if admins:
-            user, key = repo.create_user(admins[0].account_id, "admin", args.email)
+        if first is not None:
+            user, key = repo.create_user(first.account_id, "admin", args.email)
         else:
             user, key = repo.create_admin("Admin", None)
     except InvalidInput as exc:
         fail(exc.message)
         return 2
-    print(f"TinyTrail: admin user {user.id} created.")
-    print(f"TinyTrail: admin API key: {key}")
-    print("TinyTrail: shown once; it is stored hashed and encrypted.")
+    show_admin_key(key, f"admin user {user.id} created.")
     return 0
 
 

@@ -136,6 +136,12 @@ class MetaRepo:
         with self._sessions() as s:
             return list(s.scalars(select(User).order_by(User.created_at, User.id)))
 
+    def first_admin(self) -> User | None:
+        """The installation's first admin: what the command line creates goes to its account."""
+        with self._sessions() as s:
+            query = select(User).where(User.role == "admin").order_by(User.created_at, User.id)
+            return s.scalars(query.limit(1)).first()
+
     def get_user(self, user_id: str) -> User | None:
         with self._sessions() as s:
             return s.get(User, user_id)
