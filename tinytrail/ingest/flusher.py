@@ -21,13 +21,11 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.pipeline import Ingestor
 from tinytrail.ingest.sessions import Visit
 from tinytrail.ingest.wal import clear_segments, read_segments, set_aside, write_rejected
-from tinytrail.storage.duckdb_store import DuckDBStore
+from tinytrail.storage.duckdb_store import MACHINE_FAILURES, DuckDBStore
 from tinytrail.timeutil import to_us, utcnow
 
 log = logging.getLogger(__name__)
@@ -59,16 +57,6 @@ def recover(store: DuckDBStore, ingestor: Ingestor, known_sites: set[int]) -> in
     return len(missing)
 
 
-# Failures of the machine, not of the events: retried, never a reason to set events aside.
-_MACHINE_FAILURES = (
-    OSError,
-    MemoryError,
-    duckdb.IOException,
-    duckdb.OutOfMemoryException,
-    duckdb.FatalException,
-)
-
-
 class Unfinished(Exception):
     """The machine failed part-way through a batch; what is left of it, to try again."""
 
@@ -94,7 +82,7 @@ def commit_in_pieces(
     """
     try:
         store.commit_batch([], touched, closed, None)
-    except _MACHINE_FAILURES as exc:
+    except MACHINE_FAILURES as exc:
         raise Unfinished(events, touched, closed) from exc
     except Exception:
         log.exception("the visits of a refused batch could not be stored either; left out")
@@ -103,7 +91,7 @@ def commit_in_pieces(
     def commit(part: list[Event]) -> None:
         try:
             store.commit_batch(part, [], [], part[-1].seq if max_seq is not None else None)
-        except _MACHINE_FAILURES as exc:
+        except MACHINE_FAILURES as exc:
             raise Unfinished([e for e in events if e.seq >= part[0].seq], [], []) from exc
         except Exception as exc:
             if len(part) == 1:

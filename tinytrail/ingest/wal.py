@@ -58,7 +58,7 @@ class WriteAheadLog:
         self._closed = False
         self._kick_scheduled = False  # touched only by the event loop's thread
         self._io_lock = threading.Lock()  # the writer thread and rotate() share the file
-        self._error: BaseException | None = None
+        self._failing = False  # the last write failed
         self._failed: list[tuple[int, int]] = []  # ticket ranges of the last failed writes
         self._last_number = 0
         self._file: BufferedWriter | None = self._open_segment()
@@ -126,7 +126,7 @@ class WriteAheadLog:
             except Exception as exc:  # disk full, I/O error: fail loudly, never ack
                 log.exception("write-ahead log write failed")
                 with self._cond:
-                    self._error = exc
+                    self._failing = True
                     self._failed = [*self._failed[-99:], (self._durable + 1, ticket)]
                     self._durable = ticket  # answered (with an error): nobody waits on them
                     self._cond.notify_all()
@@ -136,7 +136,7 @@ class WriteAheadLog:
                 self._abandon_segment()
                 continue
             with self._cond:
-                self._error = None  # the disk works (again)
+                self._failing = False  # the disk works (again)
                 self._durable = ticket
                 self._cond.notify_all()
             self._wake(ticket, None)
@@ -144,7 +144,7 @@ class WriteAheadLog:
     @property
     def healthy(self) -> bool:
         """False while writes fail (full or broken disk): collectors then answer errors."""
-        return self._error is None
+        return not self._failing
 
     def _write_frame(self, batch: list[Event]) -> None:
         if self._file is None:

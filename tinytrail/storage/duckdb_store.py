@@ -49,6 +49,15 @@ def _bind(params: Sequence[Any] | dict[str, Any]) -> list[Any] | dict[str, Any]:
 
 
 ALLOCATOR_FLUSH_THRESHOLD = "16MB"
+# What a failed write raises when the machine, not the data, is at fault (disk full, I/O
+# errors, out of memory): worth retrying, never a reason to set events aside.
+MACHINE_FAILURES: tuple[type[BaseException], ...] = (
+    OSError,
+    MemoryError,
+    duckdb.IOException,
+    duckdb.OutOfMemoryException,
+    duckdb.FatalException,
+)
 
 
 class DuckDBStore:
