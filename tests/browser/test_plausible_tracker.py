@@ -12,17 +12,13 @@ visit back through the Stats API v2 and, after stopping the server, from the eve
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import io
 import json
 import tarfile
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,7 @@ import duckdb
 import httpx
 import pytest
 
+from tests.browser.chromium import CHROMIUM, launch_args
 from tests.support import ADMIN_KEY, CHROME_UA
 from tests.system.serverproc import ServerProcess
 
@@ -45,7 +42,6 @@ TRACKER_INTEGRITY = (
     "YCaM/8gR4fPZ1IDcXt6FdBJFZ1uZwEPA=="
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT = {"width": 1280, "height": 720}
 PAGE_HEIGHT = 2880  # four viewports: the first screen alone is a scroll depth of 25%
 DOMAIN = "shop.example"
@@ -110,41 +106,6 @@ def plausible_js(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 # -- servers --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        tmp_path / "data", TINYTRAIL_RATE_LIMITS="off", TINYTRAIL_FLUSH_INTERVAL_MS="100"
-    )
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def static_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A static file server on its own port: (origin, folder it serves)."""
-    root = tmp_path / "site"
-    root.mkdir()
-    httpd = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
-    )
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
 def _write_site(root: Path, plausible_js: bytes, endpoint: str) -> None:
     (root / "plausible.js").write_bytes(plausible_js)
     (root / "files").mkdir()
@@ -192,21 +153,6 @@ def _write_site(root: Path, plausible_js: bytes, endpoint: str) -> None:
 """,
         encoding="utf-8",
     )
-
-
-def _launch_args() -> list[str]:
-    return [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        # Keepalive requests sent while a page unloads can leave without the context's
-        # per-page user agent and would carry "HeadlessChrome" (a bot to the server).
-        f"--user-agent={CHROME_UA}",
-    ]
 
 
 def _setup_site(base: str) -> None:
@@ -308,7 +254,7 @@ def test_the_official_plausible_tracker_records_a_visit(
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=_launch_args(), headless=True
+            executable_path=str(CHROMIUM), args=launch_args(), headless=True
         )
         try:
             context = browser.new_context(user_agent=CHROME_UA, viewport=VIEWPORT)

@@ -8,13 +8,9 @@ tab; the test then stops the server (which flushes) and reads the stored rows fr
 
 from __future__ import annotations
 
-import functools
 import gzip
 import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +18,12 @@ import duckdb
 import httpx
 import pytest
 
+from tests.browser.chromium import CHROMIUM, launch_args
 from tests.support import ADMIN_KEY, CHROME_UA
 from tests.system.serverproc import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 TRACKER_SOURCE = Path(__file__).resolve().parents[2] / "tinytrail" / "tracker" / "tracker.js"
 VIEWPORT = {"width": 1280, "height": 720}
 OUTBOUND = "https://example.org/elsewhere"
@@ -37,57 +33,6 @@ COLLECT_ENTRIES = """() => performance.getEntriesByType("resource")
     .filter((e) => e.name.endsWith("/api/v1/collect") && e.responseEnd > 0)
     .map((e) => e.responseStatus)"""
 SETTLE_S = 1.5  # for keepalive requests sent by a page that is gone (nothing left to poll)
-
-
-def _launch_args() -> list[str]:
-    return [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        # The context's user_agent is applied per page through DevTools; keepalive requests
-        # sent while a page unloads can leave without it and would carry "HeadlessChrome"
-        # (a bot to the server). The browser-wide default keeps every request a desktop Chrome.
-        f"--user-agent={CHROME_UA}",
-    ]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(
-        tmp_path / "data", TINYTRAIL_RATE_LIMITS="off", TINYTRAIL_FLUSH_INTERVAL_MS="100"
-    )
-    proc.start()
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def static_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A static file server on its own port: (origin, folder it serves)."""
-    root = tmp_path / "site"
-    root.mkdir()
-    httpd = ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
-    )
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _write_pages(root: Path, website_id: str, tracker_url: str) -> None:
@@ -202,7 +147,7 @@ def test_tracker_records_a_real_browser_visit(
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=_launch_args(), headless=True
+            executable_path=str(CHROMIUM), args=launch_args(), headless=True
         )
         try:
             context = browser.new_context(user_agent=CHROME_UA, viewport=VIEWPORT)
@@ -321,7 +266,7 @@ def test_a_back_forward_cache_restore_counts_as_a_new_view(
     sent: list[dict[str, Any]] = []
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=_launch_args(), headless=True
+            executable_path=str(CHROMIUM), args=launch_args(), headless=True
         )
         try:
             page = browser.new_context(user_agent=CHROME_UA, viewport=VIEWPORT).new_page()
