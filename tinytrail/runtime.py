@@ -77,6 +77,7 @@ class Runtime:
         self.repo.on_sites_changed.append(self.sites.reload)
         self.repo.on_sites_deleted.append(self._purge_sites)
         self.repo.on_domain_changed.append(self.site_config.record_domain_change)
+        self.repo.on_timezone_changed.append(self._forget_rollups)
         self.site_config.on_aliases_changed.append(self.sites.reload)
         self.goatcounter_repo.on_settings_changed.append(self.sites.reload)
         # Who each API key is, and each site's goals, kept in memory: every query needs them.
@@ -214,7 +215,14 @@ class Runtime:
                 day += timedelta(days=1)
         return built
 
+    def _forget_rollups(self, site_id: int) -> None:
+        """A site's rollups are of its days in its old timezone: drop them all. Reports read
+        the events until the nightly job has built the days again in the new timezone."""
+        self.store.invalidate_rollups(site_id, date.min, date.max)
+
     def _day_closed(self, context: SiteContext, day: date, now: datetime) -> bool:
+        if day > now.date() + timedelta(days=1):  # not over anywhere (nor near date.max)
+            return False
         local_midnight = periods.local_to_utc(
             day + timedelta(days=1), time(0), context.timezone, is_start=True
         )

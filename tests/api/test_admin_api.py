@@ -11,6 +11,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -549,6 +550,51 @@ def test_website_changes_and_deletion_apply_to_the_next_report_at_once(server: S
 
     data_of(server.client.delete(path, headers=auth(key_a)))
     assert server.client.get(report, headers=auth(key_a)).status_code == 404
+
+
+def test_timezone_change_drops_the_rollups_of_the_old_days(server: Server) -> None:
+    """Rollups are of the site's local days: after a timezone change they are other days, so
+    reports must not read them (they read the events until the days are built again)."""
+    times = [(16, 10), (16, 12), (17, 9), (17, 14)]  # UTC: 23:00, 01:00, 22:00, 03:00 in NZ
+    key, site = server.tenant("moved.example")
+    _, control = server.tenant("control.example", timezone="Pacific/Auckland")
+    now = server.clock.now
+    for n, (day, hour) in enumerate(times):
+        server.clock.now = datetime(2026, 3, day, hour, tzinfo=UTC)
+        for target in (site, control):
+            response = server.collect(target["id"], f"/p{n}", ip=f"198.51.100.{n + 1}")
+            assert response.status_code == 202
+    server.clock.now = now
+    for day in ("2026-03-16", "2026-03-17"):
+        body = {"date": day}
+        response = server.client.post("/api/v1/admin/aggregate", json=body, headers=server.admin)
+        assert response.status_code == 200, response.text
+    assert server.runtime.store.rollup_days(
+        internal_site_id(server, site["id"]), date.min, date.max
+    )
+
+    patched = patch_site(server, key, site["id"], {"timezone": "Pacific/Auckland"})
+    assert patched.status_code == 200, patched.text
+
+    def days(website: dict[str, Any]) -> list[tuple[str, int]]:
+        query = "start_date=2026-03-16&end_date=2026-03-18&metric=pageviews"
+        url = f"/api/v1/reports/timeseries?website_id={website['id']}&{query}"
+        series = data_of(server.client.get(url, headers=server.admin))["series"]
+        return [(point["date"], point["value"]) for point in series]
+
+    assert days(site) == days(control) == [("2026-03-16", 1), ("2026-03-17", 2), ("2026-03-18", 1)]
+    assert not server.runtime.store.rollup_days(
+        internal_site_id(server, site["id"]), date.min, date.max
+    )
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_aggregate_on_the_calendar_edges_is_not_a_server_error(server: Server, day: str) -> None:
+    server.tenant("edges.example")
+    response = server.client.post(
+        "/api/v1/admin/aggregate", json={"date": day}, headers=server.admin
+    )
+    assert response.status_code == 200, response.text
 
 
 # -- websites: create ---------------------------------------------------------------------------

@@ -99,6 +99,8 @@ class MetaRepo:
         self.on_sites_changed: list[Callable[[], None]] = []
         # Called with (site id, old domain, new domain) after a domain change.
         self.on_domain_changed: list[Callable[[int, str, str], None]] = []
+        # (site id): its timezone changed, so its days are other days now.
+        self.on_timezone_changed: list[Callable[[int], None]] = []
         # Called after API keys, users or accounts are deleted, so caches of who a key
         # authenticates as (tinytrail.api.keys.PrincipalCache) forget them at once.
         self.on_keys_changed: list[Callable[[], None]] = []
@@ -310,7 +312,7 @@ class MetaRepo:
                 if site is None:
                     raise NotFound("Website not found")
                 domain = fields.get("domain")
-                old_domain = site.domain
+                old_domain, old_timezone = site.domain, site.timezone
                 if domain is not None and domain != site.domain:
                     taken = s.scalar(select(Site.id).where(Site.domain == domain))
                     if taken is not None:
@@ -324,6 +326,9 @@ class MetaRepo:
             for hook in self.on_domain_changed:
                 hook(site.id, old_domain, site.domain)
         self._sites_changed()
+        if site.timezone != old_timezone:
+            for timezone_hook in self.on_timezone_changed:
+                timezone_hook(site.id)
         return site
 
     def delete_site(self, site_id: int) -> Site:
