@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -523,3 +525,56 @@ def site_id_of(server: Server, website: dict[str, Any]) -> int:
     rules = server.runtime.sites.by_uuid(website["id"])
     assert rules is not None
     return rules.id
+
+
+# -- the visitor's IP: Plausible's rule, whoever sends it -------------------------------------
+
+VISITOR_IP = "81.2.69.142"
+
+
+def visitor_ids(server: Server, **forms: dict[str, str]) -> dict[str, int]:
+    """Send one pageview per header set (same User-Agent): the visitor id each got."""
+    for n, headers in enumerate(forms.values()):
+        response = server.client.post(
+            EVENT,
+            content=json.dumps(pageview(f"https://example.com/{n}")).encode(),
+            headers={"Content-Type": "text/plain", "User-Agent": CHROME_UA, **headers},
+        )
+        assert_ok(response)
+    rows = server.events("name = 'pageview'")
+    return {form: int(row["visitor_id"]) for form, row in zip(forms, rows, strict=True)}
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+def test_the_visitor_ip_is_the_first_valid_forwarded_address(
+    make_server: Callable[..., AbstractContextManager[Server]], trusted: str
+) -> None:
+    """plausible-reference.md 2.1: X-Forwarded-For's first valid IP is the client's, trusted
+    proxy or not (server-side senders put the visitor's IP there); other proxy headers too."""
+    with make_server(TINYTRAIL_TRUSTED_PROXIES=trusted) as server:
+        server.tenant("example.com")
+        ids = visitor_ids(
+            server,
+            alone={"X-Forwarded-For": VISITOR_IP},
+            proxied={"X-Forwarded-For": f"{VISITOR_IP}, 10.1.1.1"},
+            twice={"X-Forwarded-For": f"{VISITOR_IP}, 10.9.9.9, 127.0.0.1"},
+            garbage_first={"X-Forwarded-For": f"unknown, {VISITOR_IP}"},
+            plausible_ip={"X-Plausible-IP": VISITOR_IP, "X-Forwarded-For": "198.51.100.1"},
+            cloudflare={"CF-Connecting-IP": VISITOR_IP},
+            forwarded={"Forwarded": f'for=unknown, for="{VISITOR_IP}:4711";proto=https'},
+            other={"X-Forwarded-For": "198.51.100.1"},
+        )
+        assert len({v for form, v in ids.items() if form != "other"}) == 1, ids
+        assert ids["other"] != ids["alone"]
+        countries = {row["country"] for row in server.events("name = 'pageview'")}
+        assert len(countries) <= 2  # one visitor's country, and the other address's
+
+
+def test_the_rate_limit_counts_the_sender_not_the_forwarded_address(
+    make_server: Callable[..., AbstractContextManager[Server]],
+) -> None:
+    limits = {"TINYTRAIL_RATE_LIMITS": "on", "TINYTRAIL_RATE_LIMIT_EVENTS": "3/60s"}
+    with make_server(TINYTRAIL_TRUSTED_PROXIES="", **limits) as server:
+        server.tenant("example.com")
+        statuses = [send(server, pageview(), ip=f"198.51.100.{n}").status_code for n in range(1, 6)]
+        assert statuses == [202, 202, 202, 429, 429]

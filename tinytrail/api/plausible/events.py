@@ -13,7 +13,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tinytrail.api.collecting import LOG_UNAVAILABLE, accept, cors_raw, preflight
-from tinytrail.api.http import JSON, BodyTooLarge, Incoming, Reply, decode_json, incoming_ip, reply
+from tinytrail.api.http import (
+    JSON,
+    BodyTooLarge,
+    Incoming,
+    Reply,
+    decode_json,
+    incoming_ip,
+    plausible_client_ip,
+    reply,
+)
 from tinytrail.ingest.model import ENGAGEMENT, Hit
 from tinytrail.ingest.pipeline import Outcome
 from tinytrail.ingest.urls import split_url
@@ -52,8 +61,8 @@ async def post_event(request: Request) -> Response:
 
 async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
     cors = cors_raw(incoming)
-    ip = incoming_ip(incoming, runtime.settings.trusted_proxies)
-    retry_after = runtime.limiter.refuse("events", ip, runtime.settings.rate_limit_events)
+    sender = incoming_ip(incoming, runtime.settings.trusted_proxies)
+    retry_after = runtime.limiter.refuse("events", sender, runtime.settings.rate_limit_events)
     if retry_after:
         refused = _errors("request", "Too many requests", 429)
         return Reply.of(refused, [*cors, (b"retry-after", str(retry_after).encode())])
@@ -68,7 +77,8 @@ async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
     except Exception:
         return Reply.of(_errors("request", "Unable to parse request body as json"), cors)
     try:
-        hits, unknown = _decode(payload, runtime, ip, incoming.header(b"user-agent"))
+        visitor_ip = plausible_client_ip(incoming)
+        hits, unknown = _decode(payload, runtime, visitor_ip, incoming.header(b"user-agent"))
     except FieldError as exc:
         return Reply.of(_errors(exc.field, exc.message), cors)
     try:
