@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -74,21 +75,28 @@ def _settle_heap() -> None:
     gc.freeze()
 
 
+# Paths whose API answers errors as `{"error": message}`: Plausible's and GoatCounter's.
+_BARE_ERROR_PREFIXES = ("/api/v2/", "/api/event", "/api/v0/", "/api/v1/sites/")
+
+
+def _error(request: Request, status: int, code: str, message: str, **kwargs: Any) -> Response:
+    """An error the router or an unexpected exception answers, in the envelope of the API the
+    path belongs to (each API owns its error format, even for a wrong method)."""
+    path = request.url.path
+    if path == "/api/v1/sites" or path.startswith(_BARE_ERROR_PREFIXES):
+        return JSON({"error": message}, status_code=status, **kwargs)
+    body = {"status": "error", "error": {"code": code, "message": message}}
+    return JSON(body, status_code=status, **kwargs)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Unknown paths and wrong methods, in the TinyTrail envelope."""
+    """Unknown paths and wrong methods."""
     assert isinstance(exc, HTTPException)
     code = {404: "NOT_FOUND", 405: "INVALID_PAYLOAD"}.get(exc.status_code, "INTERNAL_ERROR")
     message = "Not found" if exc.status_code == 404 else str(exc.detail)
-    return JSON(
-        {"status": "error", "error": {"code": code, "message": message}},
-        status_code=exc.status_code,
-        headers=exc.headers,
-    )
+    return _error(request, exc.status_code, code, message, headers=exc.headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error")
-    return JSON(
-        {"status": "error", "error": {"code": "INTERNAL_ERROR", "message": "Internal error"}},
-        status_code=500,
-    )
+    return _error(request, 500, "INTERNAL_ERROR", "Internal error")

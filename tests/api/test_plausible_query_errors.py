@@ -690,7 +690,18 @@ def test_get_is_not_a_query(data: Data) -> None:
     response = data.server.client.get(
         "/api/v2/query", headers={"Authorization": f"Bearer {data.key}"}
     )
-    assert response.status_code in (404, 405)
+    assert (response.status_code, response.json()) == (405, {"error": "Method Not Allowed"})
+
+
+def test_router_errors_of_plausible_paths_are_plausible_errors(data: Data) -> None:
+    auth = {"Authorization": f"Bearer {data.key}"}
+    wrong = data.server.client.patch("/api/v1/sites/goals", headers=auth)
+    assert (wrong.status_code, wrong.json()) == (405, {"error": "Method Not Allowed"})
+    missing = data.server.client.post("/api/v2/nothing", headers=auth, json={})
+    assert (missing.status_code, missing.json()) == (404, {"error": "Not found"})
+    # TinyTrail's own paths keep their envelope.
+    ours = data.server.client.get("/api/v1/nothing", headers=auth)
+    assert ours.json()["error"]["code"] == "NOT_FOUND"
 
 
 def test_goals_are_per_site(server: Server) -> None:
