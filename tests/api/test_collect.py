@@ -370,6 +370,14 @@ def test_null_required_field_is_invalid_payload(
     assert_invalid_payload(post_json(server, payload(site["id"], **{field: None})))
 
 
+@pytest.mark.parametrize(("field", "value"), [("url", ""), ("path", ""), ("url", "  ")])
+def test_empty_url_or_path_is_invalid_payload(
+    server: Server, site: dict[str, Any], field: str, value: str
+) -> None:
+    assert_invalid_payload(post_json(server, payload(site["id"], **{field: value})))
+    assert server.events() == []
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

@@ -84,6 +84,8 @@ def _decode(payload: Any, runtime: Runtime, ip: str, user_agent: str) -> Hit | N
     if not event_type or len(event_type) > MAX_NAME:
         raise InvalidInput(f"event_type must be 1 to {MAX_NAME} characters")
     url, path = payload["url"], payload["path"]
+    if not url.strip() or not path.strip():
+        raise InvalidInput("url and path must not be empty")
     if len(url) > MAX_URL or len(path) > MAX_URL:
         raise InvalidInput(f"url and path must be at most {MAX_URL} characters")
     props = decode_props(payload.get("properties"), "properties")
