@@ -12,10 +12,10 @@ from tinytrail.ingest.sites import glob_to_regex
 from tinytrail.query import names, registry
 from tinytrail.query.goals import selected_goals
 from tinytrail.query.model import And, Filter, Goal, HasDone, Node, Not, Or
+from tinytrail.query.registry import Dimension
+from tinytrail.query.sql import location_names
 from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
-
-_NEGATED = {"is_not": "is", "contains_not": "contains", "matches_not": "matches"}
-_NEGATED["matches_wildcard_not"] = "matches_wildcard"
+from tinytrail.query.sql.operators import NEGATED, match_sql, positive_op
 
 
 def touches_events(node: Node) -> bool:
@@ -95,41 +95,32 @@ class FilterSQL:
             return self._prop(node, dim.prop_key)
         clauses = node.clauses
         if dim.names:
+            if positive_op(node.op) != "is":
+                return self._name_match(dim, node)
             clauses = names.codes_for_names(dim.names, clauses)
         if dim.placeholder:
             clauses = tuple("" if c == dim.placeholder else c for c in clauses)
         if dim.column == "city":
+            if positive_op(node.op) != "is":
+                # visit:city shows the GeoNames id: substrings and patterns read it as text.
+                text = self.ctx.dialect.to_text(dim.column)
+                return self._match(text, node.op, tuple(map(str, clauses)), node.case_sensitive)
             clauses = tuple(int(c) if str(c).lstrip("-").isdigit() else -1 for c in clauses)
         return self._match(dim.column, node.op, clauses, node.case_sensitive)
 
-    def _match(self, expr: str, op: str, clauses: tuple[object, ...], case_sensitive: bool) -> str:
-        positive = _NEGATED.get(op, op)
-        predicate = self._positive(expr, positive, clauses, case_sensitive)
-        return f"(NOT {predicate})" if op in _NEGATED else predicate
+    def _name_match(self, dim: Dimension, node: Filter) -> str:
+        """contains/matches (and negations) on a location name: the codes whose display name
+        matches, looked up outside the event store (`location_names`)."""
+        codes = location_names.codes_matching(
+            dim.names, positive_op(node.op), node.clauses, node.case_sensitive
+        )
+        predicate = (
+            self.ctx.dialect.in_list(dim.column, self.ctx.params(list(codes))) if codes else "FALSE"
+        )
+        return f"(NOT {predicate})" if node.op in NEGATED else predicate
 
-    def _positive(
-        self, expr: str, op: str, clauses: tuple[object, ...], case_sensitive: bool
-    ) -> str:
-        p, d = self.ctx.params, self.ctx.dialect
-        if not clauses:
-            return "FALSE"
-        if op == "is":
-            if case_sensitive or not all(isinstance(c, str) for c in clauses):
-                return f"{expr} IN ({', '.join(p(c) for c in clauses)})"
-            lowered = ", ".join(p(str(c).lower()) for c in clauses)
-            return f"{d.lower(expr)} IN ({lowered})"
-        if op == "contains":
-            target = expr if case_sensitive else d.lower(expr)
-            parts = [
-                d.contains(target, p(str(c) if case_sensitive else str(c).lower())) for c in clauses
-            ]
-            return "(" + " OR ".join(parts) + ")"
-        if op == "matches":
-            return "(" + " OR ".join(d.regex_search(expr, p(str(c))) for c in clauses) + ")"
-        if op == "matches_wildcard":
-            parts = [d.regex_full(expr, p(glob_to_regex(str(c)).pattern)) for c in clauses]
-            return "(" + " OR ".join(parts) + ")"
-        raise ValueError(f"unknown filter operator {op}")
+    def _match(self, expr: str, op: str, clauses: tuple[object, ...], case_sensitive: bool) -> str:
+        return match_sql(self.ctx.params, self.ctx.dialect, expr, op, clauses, case_sensitive)
 
     def _prop(self, node: Filter, key: str) -> str:
         d, p = self.ctx.dialect, self.ctx.params
@@ -139,7 +130,7 @@ class FilterSQL:
         none_wanted = registry.NONE_PROP in node.clauses
         real = tuple(c for c in node.clauses if c != registry.NONE_PROP)
         if node.op in ("is", "is_not"):
-            matched = self._positive(value, "is", real, node.case_sensitive)
+            matched = self._match(value, "is", real, node.case_sensitive)
             if node.op == "is":
                 return f"(({has} AND {matched}) OR {'NOT ' + has if none_wanted else 'FALSE'})"
             if none_wanted:
