@@ -413,6 +413,21 @@ def test_delete_user_keeps_account_and_websites(server: Server) -> None:
     assert website_by_id(server, site["id"]) is not None
 
 
+def test_the_last_admin_user_and_their_account_cannot_be_deleted(server: Server) -> None:
+    """Without an admin nobody could manage accounts any more (only the command line could)."""
+    [admin] = [u for u in list_users(server) if u["role"] == "admin"]
+    last = server.client.delete(f"/api/v1/users/{admin['id']}", headers=server.admin)
+    assert_error(last, 400, "INVALID_PAYLOAD")
+    account = server.client.delete(f"/api/v1/accounts/{admin['accountId']}", headers=server.admin)
+    assert_error(account, 400, "INVALID_PAYLOAD")
+    assert server.client.get("/api/v1/accounts", headers=server.admin).status_code == 200
+
+    _, other_key = server.create_user(server.create_account("Ops"), role="admin")
+    gone = server.client.delete(f"/api/v1/users/{admin['id']}", headers=auth(other_key))
+    assert gone.status_code == 200, gone.text
+    assert server.client.get("/api/v1/accounts", headers=auth(other_key)).status_code == 200
+
+
 def test_delete_user_with_non_uuid_is_400(server: Server) -> None:
     response = server.client.delete(f"/api/v1/users/{NOT_A_UUID}", headers=server.admin)
     assert_error(response, 400, "INVALID_PAYLOAD")

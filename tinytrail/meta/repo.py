@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, select
+from sqlalchemy import ColumnElement, Row, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -127,6 +127,7 @@ class MetaRepo:
             if account is None:
                 raise NotFound("Account not found")
             site_ids = list(s.scalars(select(Site.id).where(Site.account_id == account_id)))
+            _keep_an_admin(s, User.account_id != account_id)
             s.execute(delete(Account).where(Account.id == account_id))
         self._keys_changed()
         self._sites_deleted(site_ids)
@@ -177,6 +178,7 @@ class MetaRepo:
             user = s.get(User, user_id)
             if user is None:
                 raise NotFound("User not found")
+            _keep_an_admin(s, User.id != user_id)
             s.execute(delete(User).where(User.id == user_id))
         self._keys_changed()
         return user
@@ -375,3 +377,10 @@ class MetaRepo:
         with self._sessions.begin() as s:
             result = s.execute(delete(Salt).where(Salt.day < day))
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _keep_an_admin(s: Session, staying: ColumnElement[bool]) -> None:
+    """Refuse a delete that leaves no admin user (`staying` selects the users it keeps): the
+    admin API would answer nobody, and only `tinytrail create-admin` on the server could help."""
+    if s.scalar(select(User.id).where(User.role == "admin", staying).limit(1)) is None:
+        raise InvalidInput("the last admin user cannot be deleted; create another admin first")
