@@ -83,11 +83,13 @@ def _one(request: Request, name: str) -> str | None:
 
 def _date(value: str, name: str) -> date:
     try:
-        parsed = date.fromisoformat(value)
+        parsed = date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
-        raise InvalidInput(f"{name} must be a valid date in YYYY-MM-DD format") from None
-    if len(value) != 10 or parsed < EARLIEST or parsed.year > 2999:
-        raise InvalidInput(f"{name} must be a valid date in YYYY-MM-DD format after 2000-01-01")
+        parsed = None
+    if parsed is None:
+        raise InvalidInput(f"{name} must be a valid date in YYYY-MM-DD format")
+    if parsed < EARLIEST or parsed.year > 2999:
+        raise InvalidInput(f"{name} must be a date from 2000-01-01 to 2999-12-31")
     return parsed
 
 
