@@ -16,7 +16,8 @@ from tinytrail.query.funnels import WINDOW_SECONDS, FunnelResult, check_steps, s
 from tinytrail.query.hostnames import with_visit_hostname_filters
 from tinytrail.query.model import Goal, Node, Query, Result, ResultRow, SiteContext
 from tinytrail.query.periods import from_dates
-from tinytrail.query.sql.compiler import Compiler, time_unit
+from tinytrail.query.sql.compiler import Compiler
+from tinytrail.query.sql.context import time_unit
 from tinytrail.query.sql.dialect import Dialect, DuckDBDialect
 from tinytrail.query.sql.funnel import compile_funnel, compile_goal_funnel
 from tinytrail.query.sql.rollups import build_statements
@@ -155,7 +156,8 @@ class Engine:
 
 
 def time_labels(query: Query) -> tuple[str, ...]:
-    """Every bucket label of the range (Plausible's include.time_labels)."""
+    """Every bucket label of the range (Plausible's include.time_labels), in the bucket of
+    the first time dimension when there are several (as Plausible)."""
     unit = time_unit(query) or "day"
     first, last = query.date_range.first, query.date_range.last
     if unit == "hour":

@@ -19,7 +19,7 @@ from tinytrail.ingest.sources import tinytrail_channel_sql_cases
 from tinytrail.query import registry
 from tinytrail.query.model import Filter, Node, Query
 from tinytrail.query.sql.aggregates import event_metric_sql
-from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
+from tinytrail.query.sql.context import EVENTS, SESSIONS, Context, hourly, time_unit, time_unit_of
 from tinytrail.query.sql.dialect import Dialect
 from tinytrail.query.sql.filters import FilterSQL, touches_events
 from tinytrail.query.sql.rollups import (
@@ -59,23 +59,6 @@ class Plan:
     needs_total: bool = False  # percentage
     needs_conversion_total: bool = False  # conversion_rate
     needs_group_total: bool = False  # group_conversion_rate
-
-
-def time_unit(query: Query) -> str | None:
-    for name in query.dimensions:
-        if name == "time":
-            # Plausible measures the span in whole (truncated) hours, days and weeks.
-            rng = query.date_range
-            hours = int((rng.end - rng.start).total_seconds() // 3600)
-            days = (rng.last - rng.first).days
-            if hours <= 48:
-                return "hour"
-            if days <= 40:
-                return "day"
-            return "week" if days // 7 <= 52 else "month"
-        if name.startswith("time:"):
-            return name.removeprefix("time:")
-    return None
 
 
 def make_plan(query: Query) -> Plan:
@@ -137,6 +120,11 @@ class Compiler:
         self.filters = FilterSQL(self.ctx)
         self.plan = make_plan(query)
         self.unit = time_unit(query)
+        # Visits are counted in every hour they were active (reference 1.5) when a time
+        # dimension is hourly; the visit side's other time dimensions then bucket that same
+        # hour, so a row's day is its hour's day. (Plausible takes the visit's last activity
+        # for those: a visit across midnight would give a row pairing 23:00 with the next day.)
+        self.hourly = hourly(query)
 
     # -- dimensions -------------------------------------------------------------------------
 
@@ -145,10 +133,10 @@ class Compiler:
         assert dim is not None
         d = self.ctx.dialect
         if dim.scope == "time":
-            column = "ts" if side == E else "last_activity"
-            if side == S and self.unit == "hour":
-                column = "__hour"  # visits spread over the hours they were active
-            return self._time_bucket(self.ctx.local(column) if column != "__hour" else column)
+            unit = time_unit_of(self.query, name) or "day"
+            if side == S and self.hourly:
+                return self._time_bucket("__hour", unit)  # the hours a visit was active in
+            return self._time_bucket(self.ctx.local("ts" if side == E else "last_activity"), unit)
         if name == "event:goal":
             return "__goal.display_name"
         if name == "event:page" and side == S:
@@ -173,14 +161,14 @@ class Compiler:
             return f"CASE WHEN {dim.column} = '' THEN '{dim.placeholder}' ELSE {dim.column} END"
         return dim.column
 
-    def _time_bucket(self, local: str) -> str:
+    def _time_bucket(self, local: str, unit: str) -> str:
         d = self.ctx.dialect
-        if self.unit == "hour":
+        if unit == "hour":
             return d.format_hour(d.truncate("hour", local))
-        if self.unit == "week":
+        if unit == "week":
             first = self.ctx.params(self.query.date_range.first)
             return d.format_date(f"greatest({d.truncate('week', local)}, {first})")
-        if self.unit == "month":
+        if unit == "month":
             return d.format_date(d.truncate("month", local))
         return d.format_date(d.truncate("day", local))
 
@@ -301,7 +289,7 @@ class Compiler:
         where = [self.ctx.session_base(), *self.filters.on_sessions(session_filters)]
         where += self._location_guards(S)
         source = SESSIONS
-        if self.unit == "hour" and any(registry.dimension(d).scope == "time" for d in dims):  # type: ignore[union-attr]
+        if self.hourly and any(registry.dimension(d).scope == "time" for d in dims):  # type: ignore[union-attr]
             local_start = self.ctx.local("start")
             local_end = self.ctx.local("last_activity")
             first = self.ctx.params(self._local_naive(self.query.date_range.start))
@@ -381,11 +369,8 @@ class Compiler:
         ctes = [f"parts AS ({parts_sql(self.ctx, key, aggregated, wanted)})"]
         row_filters = tuple(f for f in q.filters if f != PAGEVIEW_FILTER)
         where = [*self.filters.on_rollup_rows(row_filters), *self._location_guards(E)]
-        columns = [
-            f"{self._time_bucket('day') if name.startswith('time') else self.dim_expr(name, E)}"
-            f" AS d{i}"
-            for i, name in enumerate(dims)
-        ]
+        # Rollup rows hold whole local days (`day`); hourly queries never come here.
+        columns = [f"{self._rollup_dim(name)} AS d{i}" for i, name in enumerate(dims)]
         sums = {m: expr.format(side=side) for m, (expr, _) in _ROLLUP_SUMS.items()}
         if "percentage" in q.metrics:
             totals = frozenset({f"{side}_visitors"})
@@ -402,6 +387,10 @@ class Compiler:
         if q.offset:
             sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
         return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
+
+    def _rollup_dim(self, name: str) -> str:
+        unit = time_unit_of(self.query, name)
+        return self._time_bucket("day", unit) if unit else self.dim_expr(name, E)
 
     def compile_goal_rollup(self, aggregated: set[date]) -> Compiled | None:
         """The goal conversions breakdown from rollup rows, when every goal's events are one
@@ -555,6 +544,11 @@ class Compiler:
         return f"{source[name]}.m_{name} AS m_{name}"
 
     def _order_by(self) -> str:
+        """Plausible's default order: the first time dimension ascending, then the first
+        metric descending. An entry names a column: `time` sorts by the `time` column, its
+        own resolved bucket (Plausible maps `time` to the first time dimension; the two differ
+        only with several time dimensions, where sorting by the named column is what the
+        caller asked for)."""
         q = self.query
         order = list(q.order_by)
         if not order:

@@ -13,6 +13,44 @@ EVENTS = "events"
 SESSIONS = "all_sessions"
 
 
+def time_unit_of(query: Query, name: str) -> str | None:
+    """The bucket ("hour", "day", "week", "month") of time dimension `name`, None for others.
+
+    Every time dimension is its own bucket, as in Plausible (one expression per dimension):
+    `["time:day", "time:hour"]` gives rows grouped by both, each column in its own format, and
+    `time` resolves by the range's length whatever other time dimensions there are. What needs
+    a single time dimension (time labels, the default order) takes the first one (`time_unit`).
+    """
+    if name == "time":
+        # Plausible measures the span in whole (truncated) hours, days and weeks.
+        rng = query.date_range
+        hours = int((rng.end - rng.start).total_seconds() // 3600)
+        days = (rng.last - rng.first).days
+        if hours <= 48:
+            return "hour"
+        if days <= 40:
+            return "day"
+        return "week" if days // 7 <= 52 else "month"
+    if name.startswith("time:"):
+        return name.removeprefix("time:")
+    return None
+
+
+def time_unit(query: Query) -> str | None:
+    """The bucket of the first time dimension: the one `include.time_labels` labels and the
+    default order sorts by (Plausible's `Time.time_dimension`)."""
+    for name in query.dimensions:
+        unit = time_unit_of(query, name)
+        if unit is not None:
+            return unit
+    return None
+
+
+def hourly(query: Query) -> bool:
+    """Whether some time dimension buckets by hour."""
+    return any(time_unit_of(query, name) == "hour" for name in query.dimensions)
+
+
 @dataclass
 class Context:
     query: Query

@@ -19,7 +19,7 @@ from tinytrail.query import registry
 from tinytrail.query.model import Filter, Goal, Node, Query
 from tinytrail.query.periods import from_dates
 from tinytrail.query.sql.aggregates import event_metric_sql
-from tinytrail.query.sql.context import EVENTS, SESSIONS, Context
+from tinytrail.query.sql.context import EVENTS, SESSIONS, Context, hourly
 from tinytrail.query.sql.dialect import Dialect
 from tinytrail.query.sql.filters import FilterSQL
 
@@ -172,7 +172,7 @@ def rollup_key_for(query: Query, page_as_entry: bool) -> RollupKey | None:
     """The rollup that can answer this query exactly, or None."""
     if query.include_bots or page_as_entry or not set(query.metrics) <= ROLLUP_METRICS:
         return None
-    if any(d in ("time:hour",) for d in query.dimensions):
+    if hourly(query):  # rollups hold days (also when `time` resolves to hours)
         return None
     columns = _dimension_columns(query.dimensions)
     if columns is None:
