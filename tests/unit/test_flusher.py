@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from tinytrail.ingest.flusher import Unfinished, commit_in_pieces
+from tests.support import Server
+from tinytrail.ingest.flusher import FLUSHER_NICENESS, Unfinished, commit_in_pieces
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.wal import read_file
 from tinytrail.storage.arrow_batches import events_table
@@ -93,3 +98,14 @@ def test_a_machine_failure_sets_nothing_aside_and_leaves_the_rest_to_retry(
     assert sorted(stored + left) == [1, 2, 3, 4, 5]
     assert not set(stored) & set(left)
     assert not (tmp_path / "wal" / "damaged").exists()  # nothing set aside for a full disk
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_flusher_runs_below_the_request_threads(server: Server) -> None:
+    """Commits and checkpoints must not take CPU from answering collectors."""
+    [flusher] = [t for t in threading.enumerate() if t.name == "tinytrail-flusher"]
+    deadline = time.monotonic() + 5
+    while os.getpriority(os.PRIO_PROCESS, flusher.native_id or 0) < FLUSHER_NICENESS:
+        assert time.monotonic() < deadline, "the flusher kept its priority"
+        time.sleep(0.01)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < FLUSHER_NICENESS
