@@ -561,12 +561,15 @@ class Run:
             "the empty-handler ceiling is measured the same way. The open-loop generator used "
             "for the latency figures (bench.loadgen) takes ~0.3 core at 5,000 req/s; until "
             "2026-11-22 it busy-waited and took a whole core, which inflated earlier p99s.",
-            "What limits p99 latency at 5,000 events/s: about every 10 s a flush commit makes "
-            "DuckDB checkpoint (~0.5 s of CPU per 50,000 events, compressing them) and fsync "
-            "its file; the log's own fsyncs wait behind that for 50-150 ms and requests "
-            "queue. Medians stay at 2-5 ms. Lowering the flusher thread's CPU priority made it "
-            "worse (it holds the GIL while it builds Arrow batches); more frequent, smaller "
-            "checkpoints did not help either.",
+            "What limits p99 latency at 5,000 events/s: the flusher's commits (~25 ms of CPU "
+            "per 2,500 events, ~10 ms of it holding the GIL to build Arrow batches) and "
+            "DuckDB's automatic checkpoints (up to ~1 s of CPU on the flusher thread) compete "
+            "with the request threads for 2 cores shared with the load generator. Since "
+            "2026-11-22 the serving process freezes its start-up objects (full garbage "
+            "collections took 40-60 ms) and the flusher runs at nice 10: in A/B runs on this "
+            "set, p99 went from 19-38 ms to 14-21 ms. The log's fsyncs are not the tail "
+            "(p99 0.16 ms on this disk). Earlier runs found the lower priority worse; they "
+            "used a load generator that took a whole core.",
             "TinyTrail answers unfiltered reports from its daily rollups (built at ingestion "
             "time by the nightly job); the references compute from raw events and visits.",
             "ClickHouse tables mirror Plausible's layout (MergeTree ordered by site and day, "
