@@ -110,6 +110,14 @@ class Server:
     def flush(self) -> None:
         self.runtime.flusher.flush()
 
+    def aggregate(self, *days: str) -> None:
+        """Build the daily rollups of these dates (YYYY-MM-DD) through the admin API."""
+        for day in days:
+            response = self.client.post(
+                "/api/v1/admin/aggregate", json={"date": day}, headers=self.admin
+            )
+            assert response.status_code == 200, response.text
+
     def events(self, where: str = "true") -> list[dict[str, Any]]:
         self.flush()
         return self.runtime.store.fetch_dicts(f"SELECT * FROM events WHERE {where} ORDER BY seq")
