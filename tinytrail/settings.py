@@ -46,6 +46,11 @@ def parse_rate(text: str) -> RateLimit:
     return RateLimit(int(count), seconds)
 
 
+def parse_optional_rate(text: str) -> RateLimit | None:
+    """A rate limit, or None for `off`."""
+    return None if text.strip().lower() == "off" else parse_rate(text)
+
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -147,10 +152,11 @@ OPTIONS: tuple[Option, ...] = (
         "rate_limit_events",
         ("TINYTRAIL_RATE_LIMIT_EVENTS",),
         None,
-        parse_rate,
-        "100/10s",
-        "Per client IP, for the Plausible Events API (`/api/event`), which server-side senders "
-        "use from one address.",
+        parse_optional_rate,
+        "off",
+        "Per sending address, for the Plausible Events API (`/api/event`), e.g. `1000/10s`. "
+        "Off by default, as in Plausible, which never answers 429 there: server-side senders "
+        "send every visitor's events from one address.",
     ),
     Option(
         "rate_limit_api",
@@ -273,7 +279,7 @@ class Settings:
     admin_api_key: str = ""
     rate_limits: bool = True
     rate_limit_collect: RateLimit = RateLimit(10, 10)
-    rate_limit_events: RateLimit = RateLimit(100, 10)
+    rate_limit_events: RateLimit | None = None
     rate_limit_api: RateLimit = RateLimit(60, 60)
     rate_limit_stats: RateLimit = RateLimit(600, 3600)
     rate_limit_goatcounter: RateLimit = RateLimit(60, 60)

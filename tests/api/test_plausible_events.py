@@ -578,3 +578,17 @@ def test_the_rate_limit_counts_the_sender_not_the_forwarded_address(
         server.tenant("example.com")
         statuses = [send(server, pageview(), ip=f"198.51.100.{n}").status_code for n in range(1, 6)]
         assert statuses == [202, 202, 202, 429, 429]
+
+
+def test_no_rate_limit_by_default_as_in_plausible(
+    make_server: Callable[..., AbstractContextManager[Server]],
+) -> None:
+    """A server-side sender sends every visitor's events from one address; Plausible never
+    answers 429 here. Only an operator's TINYTRAIL_RATE_LIMIT_EVENTS sets a limit."""
+    with make_server(TINYTRAIL_RATE_LIMITS="on") as server:
+        server.tenant("example.com")
+        statuses = {
+            send(server, pageview(), ip=f"198.51.100.{n % 250}").status_code for n in range(300)
+        }
+        assert statuses == {202}
+        assert len(server.events("name = 'pageview'")) == 300

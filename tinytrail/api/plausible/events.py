@@ -61,11 +61,12 @@ async def post_event(request: Request) -> Response:
 
 async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
     cors = cors_raw(incoming)
-    sender = incoming_ip(incoming, runtime.settings.trusted_proxies)
-    retry_after = runtime.limiter.refuse("events", sender, runtime.settings.rate_limit_events)
-    if retry_after:
-        refused = _errors("request", "Too many requests", 429)
-        return Reply.of(refused, [*cors, (b"retry-after", str(retry_after).encode())])
+    limit = runtime.settings.rate_limit_events  # off unless configured, as in Plausible
+    if limit is not None:
+        sender = incoming_ip(incoming, runtime.settings.trusted_proxies)
+        if retry_after := runtime.limiter.refuse("events", sender, limit):
+            refused = _errors("request", "Too many requests", 429)
+            return Reply.of(refused, [*cors, (b"retry-after", str(retry_after).encode())])
     try:
         body = await incoming.body(runtime.settings.max_body_bytes)
     except BodyTooLarge:
