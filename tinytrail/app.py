@@ -76,16 +76,20 @@ def _settle_heap() -> None:
 
 
 # Paths whose API answers errors as `{"error": message}`: Plausible's and GoatCounter's.
-_BARE_ERROR_PREFIXES = ("/api/v2/", "/api/event", "/api/v0/", "/api/v1/sites/")
+_BARE_ERROR_PREFIXES = ("/api/v2/", "/api/v0/", "/api/v1/sites/")
 
 
 def _error(request: Request, status: int, code: str, message: str, **kwargs: Any) -> Response:
     """An error the router or an unexpected exception answers, in the envelope of the API the
     path belongs to (each API owns its error format, even for a wrong method)."""
     path = request.url.path
-    if path == "/api/v1/sites" or path.startswith(_BARE_ERROR_PREFIXES):
-        return JSON({"error": message}, status_code=status, **kwargs)
-    body = {"status": "error", "error": {"code": code, "message": message}}
+    body: dict[str, Any]
+    if path == "/api/event":  # the Events API's shape (api/plausible/events.py)
+        body = {"errors": {"request": [message]}}
+    elif path == "/api/v1/sites" or path.startswith(_BARE_ERROR_PREFIXES):
+        body = {"error": message}
+    else:
+        body = {"status": "error", "error": {"code": code, "message": message}}
     return JSON(body, status_code=status, **kwargs)
 
 

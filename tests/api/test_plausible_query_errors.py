@@ -697,6 +697,11 @@ def test_router_errors_of_plausible_paths_are_plausible_errors(data: Data) -> No
     auth = {"Authorization": f"Bearer {data.key}"}
     wrong = data.server.client.patch("/api/v1/sites/goals", headers=auth)
     assert (wrong.status_code, wrong.json()) == (405, {"error": "Method Not Allowed"})
+    event = data.server.client.get("/api/event")
+    assert (event.status_code, event.json()) == (
+        405,
+        {"errors": {"request": ["Method Not Allowed"]}},
+    )
     missing = data.server.client.post("/api/v2/nothing", headers=auth, json={})
     assert (missing.status_code, missing.json()) == (404, {"error": "Not found"})
     # TinyTrail's own paths keep their envelope.
