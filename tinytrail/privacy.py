@@ -12,7 +12,6 @@ The raw IP and User-Agent only ever live in memory, for the duration of one requ
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import threading
 from collections.abc import Callable
@@ -22,6 +21,33 @@ from datetime import UTC, date, datetime, timedelta
 # 12 h after; a salt must survive until the date *after* it has ended everywhere, because that
 # day's events look up the previous salt to continue sessions.
 _LATEST_OFFSET = timedelta(hours=12)
+_BLOCK = 64  # SHA-256's block size: HMAC pads (or first hashes) the key to it
+
+
+class Salt:
+    """A day's salt as a keyed HMAC-SHA256 (RFC 2104), ready to sign one message at a time.
+
+    HMAC(K, m) = SHA256((K ^ opad) + SHA256((K ^ ipad) + m)). The two padded-key states are
+    hashed once per day and copied per message: this runs for every event, and copying two
+    `hashlib` states costs half of what `hmac.HMAC.copy` and `digest` cost through their Python
+    wrappers (keying per call is slower still). Tests check it against `hmac.digest`.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) > _BLOCK:
+            secret = hashlib.sha256(secret).digest()
+        key = secret.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+        self._outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+
+    def digest(self, message: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 class SaltBook:
@@ -29,15 +55,11 @@ class SaltBook:
 
     def __init__(self, load: Callable[[str, Callable[[], bytes]], bytes]) -> None:
         self._load = load
-        self._cache: dict[date, hmac.HMAC] = {}
+        self._cache: dict[date, Salt] = {}
         self._lock = threading.Lock()
 
-    def salt(self, day: date) -> hmac.HMAC:
-        """The day's salt as a keyed HMAC-SHA256, ready to be copied per message.
-
-        Keying once per day and copying is several times cheaper than keying per call (which
-        makes OpenSSL look the digest up every time), and this runs for every event.
-        """
+    def salt(self, day: date) -> Salt:
+        """The day's salt, keyed once (this runs for every event)."""
         cached = self._cache.get(day)
         if cached is not None:
             return cached
@@ -45,7 +67,7 @@ class SaltBook:
             cached = self._cache.get(day)
             if cached is None:
                 secret = self._load(day.isoformat(), lambda: secrets.token_bytes(32))
-                cached = hmac.new(secret, digestmod=hashlib.sha256)
+                cached = Salt(secret)
                 self._cache[day] = cached
             return cached
 
@@ -55,10 +77,9 @@ class SaltBook:
                 del self._cache[key]
 
 
-def visitor_id(salt: hmac.HMAC, ip: str, user_agent: str, site_id: int) -> int:
-    keyed = salt.copy()
-    keyed.update(f"{ip}\x00{user_agent}\x00{site_id}".encode("utf-8", "surrogateescape"))
-    return int.from_bytes(keyed.digest()[:8], "big")
+def visitor_id(salt: Salt, ip: str, user_agent: str, site_id: int) -> int:
+    message = f"{ip}\x00{user_agent}\x00{site_id}".encode("utf-8", "surrogateescape")
+    return int.from_bytes(salt.digest(message)[:8], "big")
 
 
 def day_scoped_id(stable_id: int, day: date) -> int:

@@ -54,6 +54,8 @@ def clean_path(raw: str, event: bool) -> str:
         path = archived.group(1) or "/"
     base, _, query = path.partition("?")
     base = "/" + base.strip("/")
+    if not query:
+        return base
     params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _dropped(k, v)]
     if params:
         return f"{base}?{urlencode(sorted(params))}"

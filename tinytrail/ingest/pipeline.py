@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import Enum
 
 import msgspec
@@ -68,6 +68,8 @@ class Ingestor:
         # Handed to the flusher: events and visits changed since its last run.
         self.pending_events: list[Event] = []
         self.touched: dict[int, Visit] = {}
+        # The last timestamp and zone `_moment` converted, and the result.
+        self._stamp: tuple[datetime, tzinfo, int, date] | None = None
 
     def ingest(self, hits: list[Hit]) -> Accepted:
         outcomes: list[Outcome] = []
@@ -97,8 +99,7 @@ class Ingestor:
 
     def _event(self, hit: Hit, site: SiteRules, book: VisitBook) -> Event:
         """The hit as an enriched event, filed under its visit (joined or started)."""
-        ts = to_us(hit.timestamp)
-        local_day = hit.timestamp.astimezone(site.timezone).date()
+        ts, local_day = self._moment(hit.timestamp, site.timezone)
         visitor_id = self._visitor_id(hit, site, local_day)
         visit = book.find(site.id, visitor_id, ts)
         if visit is None:
@@ -122,6 +123,19 @@ class Ingestor:
         self._join_or_start(event, visit, book)
         return event
 
+    def _moment(self, timestamp: datetime, zone: tzinfo) -> tuple[int, date]:
+        """A hit's time in µs and its date at the site.
+
+        Remembered for the last timestamp and zone: the hits of one request share one `now`
+        object, and converting it per hit was a visible part of an event's cost.
+        """
+        last = self._stamp
+        if last is not None and last[0] is timestamp and last[1] is zone:
+            return last[2], last[3]
+        ts, day = to_us(timestamp), timestamp.astimezone(zone).date()
+        self._stamp = (timestamp, zone, ts, day)
+        return ts, day
+
     def _visitor_id(self, hit: Hit, site: SiteRules, day: date) -> int:
         preset_id = hit.preset.get("visitor_id") if hit.preset else None
         if isinstance(preset_id, int):
@@ -137,41 +151,43 @@ class Ingestor:
     def _continued(
         self, hit: Hit, site: SiteRules, visit: Visit, visitor_id: int, ts: int
     ) -> Event:
+        # Positional arguments, in the field order of `Event`: msgspec matches 34 keyword
+        # arguments eight times slower (1.7 against 0.2 µs), and this runs for every event.
         return Event(
-            seq=self._next_seq,
-            site_id=site.id,
-            ts=ts,
-            name=hit.name,
-            pathname=hit.pathname,
-            hostname=hit.hostname,
-            visitor_id=visitor_id,
-            session_id=visit.session_id,
-            is_bot=visit.is_bot,
-            is_excluded=visit.is_excluded,
-            referrer=visit.referrer,
-            referrer_source=visit.referrer_source,
-            channel=visit.channel,
-            utm_source=visit.utm_source,
-            utm_medium=visit.utm_medium,
-            utm_campaign=visit.utm_campaign,
-            utm_content=visit.utm_content,
-            utm_term=visit.utm_term,
-            browser=visit.browser,
-            browser_version=visit.browser_version,
-            os=visit.os,
-            os_version=visit.os_version,
-            device=visit.device,
-            country=visit.country,
-            region=visit.region,
-            city=visit.city,
-            screen_width=visit.screen_width,
-            content_group=site.content_group(hit.pathname),
-            props=hit.props,
-            revenue_amount=hit.revenue_amount,
-            revenue_currency=hit.revenue_currency,
-            scroll_depth=hit.scroll_depth,
-            engagement_ms=hit.engagement_ms,
-            interactive=hit.interactive and hit.name not in NON_INTERACTIVE,
+            self._next_seq,  # seq
+            site.id,  # site_id
+            ts,  # ts
+            hit.name,  # name
+            hit.pathname,  # pathname
+            hit.hostname,  # hostname
+            visitor_id,  # visitor_id
+            visit.session_id,  # session_id
+            visit.is_bot,  # is_bot
+            visit.is_excluded,  # is_excluded
+            visit.referrer,  # referrer
+            visit.referrer_source,  # referrer_source
+            visit.channel,  # channel
+            visit.utm_source,  # utm_source
+            visit.utm_medium,  # utm_medium
+            visit.utm_campaign,  # utm_campaign
+            visit.utm_content,  # utm_content
+            visit.utm_term,  # utm_term
+            visit.browser,  # browser
+            visit.browser_version,  # browser_version
+            visit.os,  # os
+            visit.os_version,  # os_version
+            visit.device,  # device
+            visit.country,  # country
+            visit.region,  # region
+            visit.city,  # city
+            visit.screen_width,  # screen_width
+            site.content_group(hit.pathname),  # content_group
+            hit.props,  # props
+            hit.revenue_amount,  # revenue_amount
+            hit.revenue_currency,  # revenue_currency
+            hit.scroll_depth,  # scroll_depth
+            hit.engagement_ms,  # engagement_ms
+            hit.interactive and hit.name not in NON_INTERACTIVE,  # interactive
         )
 
     def _enrich(self, hit: Hit, site: SiteRules, ts: int) -> Event:
@@ -196,41 +212,41 @@ class Ingestor:
             source, utm["utm_medium"], utm["utm_source"], utm["utm_campaign"], click_id
         )
         location = self.geo.lookup(hit.ip)
-        event = Event(
-            seq=self._next_seq,
-            site_id=site.id,
-            ts=ts,
-            name=hit.name,
-            pathname=hit.pathname,
-            hostname=hit.hostname,
-            visitor_id=0,
-            session_id=0,
-            is_bot=hit.bot_hint or is_bot(hit.user_agent),
-            is_excluded=site.is_excluded(hit.ip),
-            referrer=ref_clean,
-            referrer_source=source,
-            channel=channel,
-            utm_source=utm["utm_source"][:500],
-            utm_medium=utm["utm_medium"][:500],
-            utm_campaign=utm["utm_campaign"][:500],
-            utm_content=utm["utm_content"][:500],
-            utm_term=utm["utm_term"][:500],
-            browser=agent.browser,
-            browser_version=agent.browser_version,
-            os=agent.os,
-            os_version=agent.os_version,
-            device=agent.device,
-            country=location.country,
-            region=location.region,
-            city=location.city,
-            screen_width=max(0, min(hit.screen_width, 65535)),
-            content_group=site.content_group(hit.pathname),
-            props=hit.props,
-            revenue_amount=hit.revenue_amount,
-            revenue_currency=hit.revenue_currency,
-            scroll_depth=hit.scroll_depth,
-            engagement_ms=hit.engagement_ms,
-            interactive=hit.interactive and hit.name not in NON_INTERACTIVE,
+        event = Event(  # positional, in field order: see `_continued`
+            self._next_seq,  # seq
+            site.id,  # site_id
+            ts,  # ts
+            hit.name,  # name
+            hit.pathname,  # pathname
+            hit.hostname,  # hostname
+            0,  # visitor_id
+            0,  # session_id
+            hit.bot_hint or is_bot(hit.user_agent),  # is_bot
+            site.is_excluded(hit.ip),  # is_excluded
+            ref_clean,  # referrer
+            source,  # referrer_source
+            channel,  # channel
+            utm["utm_source"][:500],  # utm_source
+            utm["utm_medium"][:500],  # utm_medium
+            utm["utm_campaign"][:500],  # utm_campaign
+            utm["utm_content"][:500],  # utm_content
+            utm["utm_term"][:500],  # utm_term
+            agent.browser,  # browser
+            agent.browser_version,  # browser_version
+            agent.os,  # os
+            agent.os_version,  # os_version
+            agent.device,  # device
+            location.country,  # country
+            location.region,  # region
+            location.city,  # city
+            max(0, min(hit.screen_width, 65535)),  # screen_width
+            site.content_group(hit.pathname),  # content_group
+            hit.props,  # props
+            hit.revenue_amount,  # revenue_amount
+            hit.revenue_currency,  # revenue_currency
+            hit.scroll_depth,  # scroll_depth
+            hit.engagement_ms,  # engagement_ms
+            hit.interactive and hit.name not in NON_INTERACTIVE,  # interactive
         )
         if hit.preset is not None:
             self._apply_preset(event, hit)
