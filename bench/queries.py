@@ -6,8 +6,9 @@ computes the same rows with the engine's definitions:
 
 * event side: `events` of the site and range, no bots or excluded traffic, no `engagement`;
   visitors = count(DISTINCT visitor_id), pageviews = events named `pageview`;
-* visit side: visits whose `last_activity` falls in the range (a visit belongs to the day it
-  ends); bounce rate = share of `is_bounce`, duration = avg(last_event - start) in seconds;
+* visit side: visits active in the range (last activity at or after its start, started before
+  its end), by day of last activity clamped to the range's last day; bounce rate = share of
+  `is_bounce`, duration = avg(last_event - start) in seconds;
 * rows ordered by the first metric (time first when grouped by time), ties by the dimensions.
 
 The SQL is written once per statement with a few dialect helpers (`Sql`), so DuckDB and the
@@ -329,7 +330,8 @@ def _top_stats_sql(q: Sql, site: Site, rng: Range) -> list[str]:
 
 def _main_graph_sql(q: Sql, site: Site, rng: Range) -> list[str]:
     where = visit_where(site, rng)
-    return [grouped(q.sessions, [q.day("last_activity")], [VISITORS], where, None, True)]
+    day = q.day(f"least(last_activity, {q.timestamp(rng.last_second)})")
+    return [grouped(q.sessions, [day], [VISITORS], where, None, True)]
 
 
 def _pages_panel_sql(q: Sql, site: Site, rng: Range) -> list[str]:

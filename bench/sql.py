@@ -1,9 +1,10 @@
 """The SQL both reference engines share: ranges, the site, dialect helpers, building blocks.
 
 The engine's definitions, written by hand: the event side reads `events` of the site and range
-without bots, excluded traffic or `engagement` events; the visit side reads visits whose
-`last_activity` falls in the range (a visit belongs to the day it ends); rows are ordered by the
-first metric (time first when grouped by time), ties broken by the dimensions.
+without bots, excluded traffic or `engagement` events; the visit side reads visits active in the
+range (last activity at or after its start, started before its end), filed under the day of
+their last activity or the range's last day; rows are ordered by the first metric (time first
+when grouped by time), ties broken by the dimensions.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class Range:
     @property
     def end(self) -> str:
         return f"{(self.last + timedelta(days=1)).isoformat()} 00:00:00"
+
+    @property
+    def last_second(self) -> str:
+        return f"{self.last.isoformat()} 23:59:59"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,9 @@ class Sql:
     def day(self, column: str) -> str:
         return f"strftime({column}, '%Y-%m-%d')"
 
+    def timestamp(self, text: str) -> str:
+        return f"TIMESTAMP '{text}'"
+
     def prop(self, key: str) -> str:
         return f"coalesce(props['{key}'], '(none)')"
 
@@ -80,6 +88,9 @@ class ClickHouseSql(Sql):
 
     def day(self, column: str) -> str:
         return f"toString(toDate({column}))"
+
+    def timestamp(self, text: str) -> str:
+        return f"toDateTime('{text}', 'UTC')"
 
     def prop(self, key: str) -> str:
         return f"if(mapContains(props, '{key}'), props['{key}'], '(none)')"
@@ -114,7 +125,7 @@ def visit_where(site: Site, rng: Range, *extra: str) -> str:
     parts = [
         f"site_id = {site.id}",
         f"last_activity >= '{rng.start}'",
-        f"last_activity < '{rng.end}'",
+        f"start < '{rng.end}'",
         "NOT is_bot",
         "NOT is_excluded",
     ]

@@ -45,7 +45,8 @@ Durations (first to last event, docs "Visits"): V1 300 s, V2 30 s (the scroll is
 though not an interactive one), V1b 0, V3 240 s, V4 0, V5 1200 s, V6 5 s, V8 40 s, P1 0,
 P2 110 s, Y1 0. Bounces (a single interactive event): V1b, V2 (pageview + scroll), V4, V8
 (pageview + close_tab), P1, Y1. Not bounces: V1, V3 (pageview + custom event + ...), V5, V6,
-P2. A visit belongs to the day it ends (its last activity): V5 to 2026-03-17.
+P2. A visit counts on every day it was active (V5 on 2026-03-16 and 2026-03-17, once in a
+range holding both); a time series files it under the day it ended.
 """
 
 from __future__ import annotations

@@ -84,6 +84,26 @@ def test_a_visit_across_midnight_pairs_each_hour_with_its_own_day(data: Data) ->
     assert rows == [["2026-03-06", 1]]
 
 
+def test_a_visit_counts_in_every_range_it_was_active_in(data: Data) -> None:
+    # Reference 4.2: a visit is in a range if its last activity is not before the range's
+    # start and it started by the range's end. User 20's visit (03-05 23:50 to 03-06 00:10)
+    # is in both days, once in the two of them.
+    metrics = ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]
+    for date_range, expected in (
+        (["2026-03-05", "2026-03-05"], [1, 1, 1, 0, 1200]),
+        (["2026-03-06", "2026-03-06"], [1, 1, 1, 0, 1200]),
+        (["2026-03-05", "2026-03-06"], [1, 1, 2, 0, 1200]),
+    ):
+        assert data.rows(metrics=metrics, date_range=date_range) == [expected], date_range
+        rows = data.rows(metrics=["visits"], dimensions=["visit:entry_page"], date_range=date_range)
+        assert rows == [["/", 1]], date_range
+    # A day bucket takes the last activity, within the range: the range's last day here.
+    rows = data.rows(
+        metrics=["visits"], dimensions=["time:day"], date_range=["2026-03-04", "2026-03-05"]
+    )
+    assert rows == [["2026-03-05", 1]]
+
+
 def test_month_week_and_day_over_the_week(data: Data) -> None:
     rows = data.rows(
         metrics=["visitors"],

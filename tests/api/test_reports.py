@@ -103,8 +103,8 @@ def test_bearer_key_is_accepted(data: Dataset) -> None:
 # Today is 2026-03-18 (UTC site). Per period, the range and the summary numbers:
 #   today      R1 (bounce, 0 s), R2 (pageview + scroll: bounce, 60 s), R3 (2 pv, 300 s),
 #              R4 (pv + signup, 60 s): 4 visits, 5 pv, 2/4 bounces, 420 / 4 = 105 s.
-#   yesterday  V5 (ends 00:10, 1200 s, its /about pageview) and V8 (bounce, 40 s). Visits
-#              belong to the day they end.
+#   yesterday  V5 (ends 00:10, 1200 s, its /about pageview) and V8 (bounce, 40 s). V5 also
+#              counts on 2026-03-16, the day it started.
 #   7d         see test_reports_endpoints: 7 visits, 6 visitors, 12 pv, 57.1 %, 259 s.
 #   30d, 90d   7d plus P1 and P2: 9 visits, 8 visitors, 15 pv, 5/9 = 55.6 %, 1920/9 = 213 s.
 #   12m        the whole months 2025-03 .. 2026-02: only Y1.
@@ -171,17 +171,18 @@ def test_comparison_ranges(data: Dataset, period: str, compare: str, comparison:
 
 
 def test_compare_yesterday_against_the_day_before(data: Dataset) -> None:
-    # Visits belong to the day they end. 2026-03-17: V5 (ended 00:10) and V8. 2026-03-16: V3
-    # and V4 only; its pageviews still include V5's first one: V3 3 + V4 1 + V5 1 = 5.
-    # Visits 2 vs 2 -> 0.0; pageviews 2 vs 5 -> -60.0; bounce 50.0 vs 1/2 = 50.0 -> 0.0;
-    # duration (1200 + 40) / 2 = 620 vs (240 + 0) / 2 = 120 -> 416.666.. -> 416.67.
+    # A visit counts in every range it was active in. 2026-03-17: V5 (23:50 to 00:10) and V8.
+    # 2026-03-16: V3, V4 and V5 again; pageviews V3 3 + V4 1 + V5 1 = 5.
+    # Visits 2 vs 3 -> -33.33; pageviews 2 vs 5 -> -60.0; bounce 50.0 vs 1/3 = 33.3 ->
+    # (50 - 33.33..) / 33.33.. of the shown 33.3 -> 50.15; duration (1200 + 40) / 2 = 620 vs
+    # (240 + 0 + 1200) / 3 = 480 -> 29.17.
     body = ok(report(data, "summary", period="yesterday", compare="previous_period"))
     assert body["metrics"] == {
-        "visits": {"value": 2, "previous": 2, "change_pct": 0.0},
-        "unique_visitors": {"value": 2, "previous": 2, "change_pct": 0.0},
+        "visits": {"value": 2, "previous": 3, "change_pct": -33.33},
+        "unique_visitors": {"value": 2, "previous": 3, "change_pct": -33.33},
         "pageviews": {"value": 2, "previous": 5, "change_pct": -60.0},
-        "bounce_rate": {"value": 50.0, "previous": 50.0, "change_pct": 0.0},
-        "avg_session_duration_sec": {"value": 620, "previous": 120, "change_pct": 416.67},
+        "bounce_rate": {"value": 50.0, "previous": 33.3, "change_pct": 50.15},
+        "avg_session_duration_sec": {"value": 620, "previous": 480, "change_pct": 29.17},
     }
 
 
@@ -204,14 +205,14 @@ def test_yoy_of_a_29_february(data: Dataset) -> None:
 
 
 def test_custom_dates_override_the_period(data: Dataset) -> None:
-    # 2026-03-16 .. 2026-03-16: V3 and V4 (V5 ended on the 17th): 2 visits; pageviews that
-    # day: V3 3 + V4 1 + V5 1 = 5.
+    # 2026-03-16 .. 2026-03-16: V3, V4 and V5 (active that day, ended on the 17th): 3 visits;
+    # pageviews that day: V3 3 + V4 1 + V5 1 = 5.
     for period in (None, "30d", "today", "all"):
         body = ok(
             report(data, "summary", period=period, start_date="2026-03-16", end_date="2026-03-16")
         )
         assert body["period"] == {"start": "2026-03-16", "end": "2026-03-16"}
-        assert values(body["metrics"])["visits"] == 2
+        assert values(body["metrics"])["visits"] == 3
         assert values(body["metrics"])["pageviews"] == 5
 
 

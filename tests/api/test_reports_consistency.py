@@ -304,6 +304,12 @@ ROLLUP_REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ("summary", {"include_bots": "true"}),
     ("summary", {"content_group": "Blog"}),
     ("summary", {"start_date": "2026-03-16", "end_date": "2026-03-18"}),
+    # V5 is still active after this range: rolled-up days plus the visits crossing its end.
+    *(
+        (endpoint, {"start_date": "2026-03-15", "end_date": "2026-03-16"})
+        for endpoint in ("summary", "sources", "devices", "flow")
+    ),
+    ("timeseries", {"start_date": "2026-03-15", "end_date": "2026-03-16", "metric": "visits"}),
     ("summary", {"format": "csv", "compare": "yoy"}),
     *(
         (endpoint, {"period": period, **extra})
@@ -376,6 +382,7 @@ def snapshot(data: Dataset) -> list[Any]:
     # Raw spans of several days, one empty day (2026-03-13) and one day with data (today).
     ranges = (["2025-03-01", "2026-03-18"], ["2026-03-11", "2026-03-17"])
     ranges += (["2026-03-12", "2026-03-13"], ["2026-03-16", "2026-03-18"])
+    ranges += (["2026-03-15", "2026-03-16"],)  # V5 runs on past its end
     for body in V2_REQUESTS:
         for date_range in ranges:
             answers.append((body, date_range, v2(data, date_range=date_range, **body)))

@@ -136,7 +136,8 @@ class Compiler:
             unit = time_unit_of(self.query, name) or "day"
             if side == S and self.hourly:
                 return self._time_bucket("__hour", unit)  # the hours a visit was active in
-            return self._time_bucket(self.ctx.local("ts" if side == E else "last_activity"), unit)
+            moment = "ts" if side == E else self.ctx.last_activity_in_range()
+            return self._time_bucket(self.ctx.local(moment), unit)
         if name == "event:goal":
             return "__goal.display_name"
         if name == "event:page" and side == S:

@@ -77,20 +77,27 @@ class Context:
         return f"site_id = {site} AND ts >= {start} AND ts < {end} AND {self.traffic_flags()}"
 
     def session_base(self) -> str:
-        """Visits that ended (had their last activity) in the range.
+        """Visits active in the range: last activity at or after its start, and started
+        before its end (reference 4.2).
 
-        A visit belongs to the day of its last activity, the day whose salt gave its final
-        visitor id; so visits and visitors of consecutive days add up exactly, and daily rollups
-        give the same numbers as raw rows.
+        So a visit running across the range's last midnight counts in the range, as well as in
+        the next one. Time buckets of days and longer take a visit's last activity, clamped to
+        the range (`last_activity_in_range`); daily rollups, which file a visit under the day
+        it ended, get the visits crossing the range's end added (rollups.crossing_select).
         """
         p = self.params
         start = p(self.range.start.replace(tzinfo=None))
         end = p(self.range.end_exclusive.replace(tzinfo=None))
         site = p(self.query.site.id)
         return (
-            f"site_id = {site} AND last_activity >= {start} AND last_activity < {end} "
+            f"site_id = {site} AND last_activity >= {start} AND start < {end} "
             f"AND {self.traffic_flags()}"
         )
+
+    def last_activity_in_range(self) -> str:
+        """A visit's last activity, or the range's last instant for a visit still active after
+        it: the moment that files the visit under a day, week or month bucket of the range."""
+        return f"least(last_activity, {self.params(self.range.end.replace(tzinfo=None))})"
 
     def fixed_offset(self) -> int | None:
         """The site's UTC offset in seconds if it is the same throughout the range, else None."""

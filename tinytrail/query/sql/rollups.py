@@ -3,10 +3,11 @@
 For each site and closed local day, and for each rollup key (a tuple of stored columns), the
 rollup keeps sums that add up across days: event-side visitors, visits, pageviews, events and
 unique pageviews, and visit-side visitors, visits, bounces, duration and pageviews. They add up
-exactly because visitor ids are scoped to one local day (the daily salt) and a visit belongs to
-the day of its last activity. A query over a range reads rollup rows for aggregated days and the
-same components computed from raw rows for the other days (today, say), then sums them; the
-result equals the all-raw answer, which the tests prove for every report.
+exactly because visitor ids are scoped to one local day (the daily salt) and a visit is filed
+under the day of its last activity. A query over a range reads rollup rows for aggregated days,
+the same components computed from raw rows for the other days (today, say), and those of the
+visits still active after the range's end (which count in it too), then sums them; the result
+equals the all-raw answer, which the tests prove for every report.
 """
 
 from __future__ import annotations
@@ -248,22 +249,52 @@ def components_select(
         where = [f"site_id = {ctx.params(ctx.query.site.id)}", ctx.traffic_flags()]
         where.append(_time_predicate(ctx, "last_activity", days))
         day, group = day_and_group("last_activity")
-        session_sums = (
-            "count(DISTINCT visitor_id)",
-            "count(*)",
-            "sum(CASE WHEN is_bounce THEN 1 ELSE 0 END)",
-            f"sum({d.seconds_between('start', 'last_event')})",
-            "sum(pageviews)",
-        )
-        session_parts = [
-            f"{expr if component in wanted else 'NULL'} AS {component}"
-            for component, expr in zip(SESSION_COMPONENTS, session_sums, strict=True)
-        ]
-        select = [f"{day} AS day", *cols, *session_parts]
+        select = [f"{day} AS day", *cols, *_session_sums(d, wanted)]
         parts.append(
             ("se", f"SELECT {', '.join(select)} FROM {SESSIONS} WHERE {' AND '.join(where)}{group}")
         )
     return _join_sides(parts, ["day", *cols], keys)
+
+
+def _session_sums(d: Dialect, wanted: frozenset[str]) -> list[str]:
+    """The visit-side components over raw visits (NULL where not wanted)."""
+    sums = (
+        "count(DISTINCT visitor_id)",
+        "count(*)",
+        "sum(CASE WHEN is_bounce THEN 1 ELSE 0 END)",
+        f"sum({d.seconds_between('start', 'last_event')})",
+        "sum(pageviews)",
+    )
+    return [
+        f"{expr if component in wanted else 'NULL'} AS {component}"
+        for component, expr in zip(SESSION_COMPONENTS, sums, strict=True)
+    ]
+
+
+def crossing_select(ctx: Context, key: RollupKey, wanted: frozenset[str]) -> str | None:
+    """Visit-side components of the visits still active after the range's end, filed under
+    its last day; None when the query wants no visit-side sums of this key.
+
+    A visit counts in every range it was active in (reference 4.2), but a rollup files it
+    under the day it ended: one that started in the range and ended after it is in no day of
+    the range. Its id already is the next day's (the visit took the new salt's id at
+    midnight), so its visitor adds to the range's visitors without double counting.
+    """
+    if not key.sessions or not wanted & set(SESSION_COMPONENTS):
+        return None
+    p = ctx.params
+    end = p(ctx.range.end_exclusive.replace(tzinfo=None))
+    where = [
+        f"site_id = {p(ctx.query.site.id)}",
+        ctx.traffic_flags(),
+        f"start < {end}",
+        f"last_activity >= {end}",
+    ]
+    cols = list(key.columns)
+    events = [f"NULL AS {component}" for component in EVENT_COMPONENTS]
+    select = [f"{p(ctx.range.last)} AS day", *cols, *events, *_session_sums(ctx.dialect, wanted)]
+    group = " GROUP BY " + ", ".join(cols) if cols else " HAVING count(*) > 0"
+    return f"SELECT {', '.join(select)} FROM {SESSIONS} WHERE {' AND '.join(where)}{group}"
 
 
 def _join_sides(parts: list[tuple[str, str]], keys: list[str], key_list: str) -> str:
@@ -443,4 +474,7 @@ def parts_sql(
     spans = missing_spans(rng.first, rng.last, aggregated)
     if spans:
         sql += " UNION ALL " + components_select(ctx, key, spans, wanted)
+    crossing = crossing_select(ctx, key, wanted)
+    if crossing is not None:
+        sql += " UNION ALL " + crossing
     return sql
