@@ -315,6 +315,28 @@ def test_a_site_owner_who_is_not_admin_is_403(server: Server) -> None:
 # -- visits -------------------------------------------------------------------------------
 
 
+def test_plausibles_os_names_join_the_collected_ones(server: Server, site: dict[str, Any]) -> None:
+    # Plausible exports UAInspector's names; collected traffic is named by ua-parser. One OS is
+    # one row, whichever way its visits came in.
+    mac_ua = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/18.1 Safari/605.1.15"
+    )
+    assert server.collect(site["id"], ua=mac_ua).status_code == 202
+    lines = [by(1, 0), by(2, 0), by(3, 0), by(4, 0)]
+    for line, os_name in zip(lines, ("Mac", "GNU/Linux", "Chrome OS", "Windows"), strict=True):
+        line["os"] = os_name
+    imported(server, *lines)
+    server.flush()
+    response = server.client.get(
+        f"/api/v1/reports/devices?website_id={site['id']}&period=all",
+        headers={"X-API-KEY": ADMIN_KEY},
+    )
+    assert response.status_code == 200, response.text
+    families = {row["osFamily"]: row["visits"] for row in response.json()["data"]["os_families"]}
+    assert families == {"macOS": 2, "Linux": 1, "ChromeOS": 1, "Windows": 1}
+
+
 def test_events_ten_minutes_apart_are_one_visit(server: Server, site: dict[str, Any]) -> None:
     imported(server, row(0, pathname="/a"), row(10, pathname="/b"))
     [visit] = server.visits()

@@ -58,6 +58,9 @@ PRESET_TEXT = {
     "os_version": "os_version",
     "subdivision1_code": "region",
 }
+# Plausible's operating system names (UAInspector's) as collected traffic names them (ua-parser,
+# tinytrail/ingest/useragent.py), so imported and collected visits share a row.
+OS_NAMES = {"mac": "macOS", "gnu/linux": "Linux", "chrome os": "ChromeOS"}
 
 
 class LineError(ValueError):
@@ -269,6 +272,8 @@ def _preset(obj: dict[str, Any]) -> dict[str, str | int]:
         value = (_text(obj, column) or "").strip()
         if value:
             preset[event_field] = value
+    if "os" in preset:
+        preset["os"] = OS_NAMES.get(str(preset["os"]).lower(), preset["os"])
     device = (_text(obj, "screen_size") or _text(obj, "device") or "").strip()
     if device:
         preset["device"] = DEVICES.get(device.lower(), device)
