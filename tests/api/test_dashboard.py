@@ -11,11 +11,12 @@ import gzip
 import html
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support import ADMIN_KEY, Server
+from tests.support import ADMIN_KEY, Server, start_server
 
 ORIGIN = {"Origin": "http://testserver"}
 
@@ -93,6 +94,20 @@ def test_sign_in_from_another_origin_is_refused(server: Server) -> None:
     )
     assert response.status_code == 403
     assert "set-cookie" not in response.headers
+
+
+def test_sign_in_through_a_proxy_that_passes_another_host(tmp_path: Path) -> None:
+    # nginx's default proxy_pass sends the upstream's name as Host; the browser's Origin is
+    # the public URL, which TINYTRAIL_BASE_URL names.
+    for server in start_server(tmp_path / "data", TINYTRAIL_BASE_URL="https://stats.example"):
+        for origin, status in (("https://stats.example", 303), ("http://stats.example", 403)):
+            response = server.client.post(
+                "/login",
+                data={"api_key": ADMIN_KEY},
+                headers={"Origin": origin},
+                follow_redirects=False,
+            )
+            assert response.status_code == status, origin
 
 
 def test_sign_out_ends_the_session_on_the_server(server: Server) -> None:

@@ -84,12 +84,21 @@ def safe_next(target: str | None) -> str:
 
 
 def same_origin(request: Request) -> bool:
-    """The request's Origin (or Referer) names this host; absent both, browsers that send
-    neither are old enough for the CSRF token alone to decide."""
+    """The request's Origin (or Referer) names this server: the host it was sent to, or the
+    public URL it is configured with (`TINYTRAIL_BASE_URL`; a reverse proxy may pass its
+    upstream's name as Host). Absent both headers, browsers that send neither are old enough
+    for the CSRF token alone to decide."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return source is None
-    return urlsplit(source).netloc == request.headers.get("host", "")
+    origin = urlsplit(source)
+    if origin.netloc == request.headers.get("host", ""):
+        return True
+    public = urlsplit(runtime_of(request).settings.base_url)
+    return bool(public.netloc) and (origin.scheme, origin.netloc.lower()) == (
+        public.scheme,
+        public.netloc.lower(),
+    )
 
 
 def bad_form_token() -> Response:
