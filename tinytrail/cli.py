@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     runtime = Runtime(settings)
     key = runtime.bootstrap_admin()
     if key:
-        show_admin_key(key, "created the admin account.")
+        show_admin_key(key, "created the admin account.", bool(settings.admin_api_key))
     print(
         f"TinyTrail: data in {settings.data_dir.resolve()}; "
         f"listening on http://{settings.host}:{settings.port}",

@@ -109,7 +109,7 @@ def _here(settings: Settings, domain: str, chunks: Iterator[bytes]) -> ImportSum
     try:
         key = runtime.bootstrap_admin()
         if key:
-            show_admin_key(key, "created the admin account.")
+            show_admin_key(key, "created the admin account.", bool(settings.admin_api_key))
         site = find_site(runtime.sites, domain)
         if site is not None and runtime.store.first_event_at(site.id) is not None:
             fail(f"{domain} already has events; choose another --site or delete it first")

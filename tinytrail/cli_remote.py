@@ -19,9 +19,16 @@ def fail(message: str) -> None:
     print(f"tinytrail: {message}", file=sys.stderr)
 
 
-def show_admin_key(key: str, what: str) -> None:
-    """A new admin key, printed once to the terminal only (it is stored hashed and encrypted)."""
+def show_admin_key(key: str, what: str, chosen: bool = False) -> None:
+    """A new admin key, printed once to the terminal only (it is stored hashed and encrypted).
+
+    A key the operator chose (TINYTRAIL_ADMIN_API_KEY) is never printed: they know it, and a
+    server's output usually ends up in a log, where keys must not.
+    """
     print(f"TinyTrail: {what}", flush=True)
+    if chosen:
+        print("TinyTrail: its API key is the one TINYTRAIL_ADMIN_API_KEY gives.", flush=True)
+        return
     print(f"TinyTrail: admin API key: {key}", flush=True)
     print("TinyTrail: shown once; keep it safe; use it as the X-API-KEY header.", flush=True)
 

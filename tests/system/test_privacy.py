@@ -85,3 +85,6 @@ def test_no_ip_or_user_agent_on_disk(tmp_path: Path) -> None:
         server.stop()
     assert _scan(data) == []  # after the flush at shutdown
     assert _scan(tmp_path) == []  # the server's own log too
+    # The admin key the operator chose (TINYTRAIL_ADMIN_API_KEY) is not echoed into the log.
+    log = server.log.read_text()
+    assert "created the admin account" in log and ADMIN_KEY not in log
