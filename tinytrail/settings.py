@@ -198,7 +198,9 @@ OPTIONS: tuple[Option, ...] = (
         parse_networks,
         "",
         "IPs or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed "
-        "(comma separated). By default none: the peer address is the client.",
+        "(comma separated). By default none: the peer address is the client. Plausible's "
+        "`/api/event` takes the visitor's address from `X-Plausible-IP`, `CF-Connecting-IP`, "
+        "`X-Forwarded-For` or `Forwarded` whoever sends them, as Plausible does.",
     ),
     Option(
         "geoip_db",
@@ -215,7 +217,10 @@ OPTIONS: tuple[Option, ...] = (
         None,
         _parse_int,
         "65536",
-        "Largest request body accepted by the collectors and the JSON APIs (bytes); larger is 413.",
+        "Largest request body (bytes) of `/api/v1/collect`, `/api/event`, the TinyTrail API and "
+        "the Sites API; larger is 413. Fixed limits elsewhere: the GoatCounter API 4 MiB (a "
+        "`/count` batch holds up to 500 hits), the Stats API 256 KiB, the dashboard 64 KiB; "
+        "imports are streamed.",
     ),
     Option(
         "flush_interval_ms",
