@@ -12,7 +12,7 @@ import sys
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tinytrail.cli_remote import (
     fail,
@@ -262,8 +262,7 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
             headers={"X-API-KEY": key},
             timeout=None,
         )
-        print(response.json().get("data", response.json()))
-        return 0 if response.status_code == 200 else 1
+        return _report_remote_aggregate(response)
     from tinytrail.runtime import Runtime
 
     runtime = Runtime(settings)
@@ -273,6 +272,21 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
         runtime.stop()
     print(f"aggregated {len(done)} site(s): {', '.join(done) or '-'}")
     return 0
+
+
+def _report_remote_aggregate(response: Any) -> int:
+    """The server's answer in words: its message, or why it refused (never a raw envelope)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code == 200 and isinstance(body.get("data"), dict):
+        print(body["data"].get("message", "aggregated"))
+        return 0
+    error = body.get("error") if isinstance(body, dict) else None
+    reason = error.get("message") if isinstance(error, dict) else None
+    fail(f"the server refused ({response.status_code}): {reason or response.text[:200]}")
+    return 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -357,6 +371,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"tinytrail: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`tinytrail export ... | head`): stop quietly. Output still
+        # buffered would fail again at exit, so stdout now points at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

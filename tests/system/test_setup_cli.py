@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import ADMIN_KEY
 from tests.system.serverproc import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -105,5 +106,30 @@ def test_a_second_server_on_the_same_data_folder_says_why_it_cannot_start(
         assert "is in use by another process" in second.stderr
         assert "Traceback" not in second.stderr
         assert httpx.get(f"{server.url}/health").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_aggregate_on_a_data_folder_and_through_its_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run("create-admin", "--data-dir", str(data)).returncode == 0
+    local = run("aggregate", "--data-dir", str(data), "--date", "2026-01-05")
+    assert local.returncode == 0, local.stderr
+    assert local.stdout.startswith("aggregated 0 site(s)")
+    assert run("aggregate", "--data-dir", str(data), "--date", "5 Jan").returncode == 2
+
+    server = ServerProcess(tmp_path / "served")
+    server.start()
+    try:
+        served = str(server.data_dir)
+        asked = run(
+            "aggregate", "--data-dir", served, "--date", "2026-01-05", "--api-key", ADMIN_KEY
+        )
+        assert asked.returncode == 0, asked.stderr
+        assert asked.stdout.strip() == "Aggregation completed for 2026-01-05"
+        refused = run("aggregate", "--data-dir", served, "--api-key", "tt_wrong")
+        assert refused.returncode == 1
+        assert "tinytrail: the server refused (401): Invalid API key\n" in refused.stderr
+        assert "{" not in refused.stderr  # words, not the raw envelope
     finally:
         server.stop()
