@@ -91,6 +91,9 @@ class MetaRepo:
         # UUID -> (site, expiry); a lookup costs about a millisecond of the event loop's time,
         # as much as a small report's query.
         self._site_cache: dict[str, tuple[Site, float]] = {}
+        # Account id -> (its sites, expiry), likewise: the GoatCounter API finds its site among
+        # them on every request (each /count batch too).
+        self._account_sites_cache: dict[str, tuple[tuple[Site, ...], float]] = {}
         self._site_cache_lock = threading.Lock()
         self._site_generation = 0  # bumped by every change: a lookup that raced one is not kept
         # Called with the site's integer id after a site (or its account) is deleted, so the
@@ -264,6 +267,22 @@ class MetaRepo:
                 query = query.where(Site.account_id == account_id)
             return list(s.scalars(query))
 
+    def account_sites(self, account_id: str) -> list[Site]:
+        """The account's sites, oldest first, detached; cached briefly (SITE_CACHE_SECONDS)
+        like get_site_by_uuid. Never mutate them."""
+        now = time.monotonic()
+        found = self._account_sites_cache.get(account_id)
+        if found is not None and found[1] > now:
+            return list(found[0])
+        generation = self._site_generation
+        sites = self.list_sites(account_id)
+        with self._site_cache_lock:
+            if generation == self._site_generation:
+                if len(self._account_sites_cache) >= SITE_CACHE_SIZE:
+                    self._account_sites_cache = {}
+                self._account_sites_cache[account_id] = (tuple(sites), now + SITE_CACHE_SECONDS)
+        return sites
+
     def get_site_by_uuid(self, site_uuid: str) -> Site | None:
         """The site, detached; cached briefly (see SITE_CACHE_SECONDS). Never mutate it."""
         now = time.monotonic()
@@ -351,6 +370,7 @@ class MetaRepo:
         with self._site_cache_lock:
             self._site_generation += 1
             self._site_cache = {}
+            self._account_sites_cache = {}
         for hook in self.on_sites_changed:
             hook()
 

@@ -75,7 +75,7 @@ class Call:
         return dict(self.request.query_params)
 
     def account_sites(self) -> list[Site]:
-        return self.runtime.repo.list_sites(self.principal.account_id)
+        return self.runtime.repo.account_sites(self.principal.account_id)
 
     def site(self) -> Site:
         """The site a request is about: the one its Host names, else the account's first.
