@@ -56,3 +56,13 @@ def test_the_first_error_in_order_wins() -> None:
     with pytest.raises(GoatCounterError) as caught:
         count._decode_hits(items)
     assert "parsing time" in str(caught.value.body)
+
+
+@pytest.mark.parametrize("size", [True, "abc", [1, "x"]])
+def test_a_bad_time_is_reported_before_a_bad_size_in_the_same_hit(size: Any) -> None:
+    # Found by differential fuzzing against the general decoder: both paths name the time.
+    item = {"path": "/a", "session": "s", "size": size, "created_at": "bad"}
+    for decode in (count._decode_hits, lambda items: [count._decode_hit(i) for i in items]):
+        with pytest.raises(GoatCounterError) as caught:
+            decode([item])
+        assert "parsing time" in str(caught.value.body), decode

@@ -164,7 +164,11 @@ def _decode_hits(items: list[Any]) -> list[RawHit]:
         # Other key cases, nulls, 0/1 events, whole floats as bots, type errors: the general
         # path decides, hit after hit, and words any error as upstream does.
         return [_decode_hit(item) for item in items]
-    return [(fields, _size_width(fields.size), _created_at(fields.created_at)) for fields in typed]
+    hits: list[RawHit] = []
+    for fields in typed:
+        created_at = _created_at(fields.created_at)  # before the size, as `_decode_hit` words it
+        hits.append((fields, _size_width(fields.size), created_at))
+    return hits
 
 
 def _decode_hit(item: Any) -> RawHit:
