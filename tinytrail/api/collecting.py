@@ -87,3 +87,11 @@ async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:
     if any(outcome is Outcome.ACCEPTED for outcome in result.outcomes):
         await runtime.wal.wait(result.ticket)
     return result.outcomes
+
+
+async def accept_one(runtime: Runtime, hit: Hit) -> Outcome:
+    """`accept` for a request of one hit (most of them), without its lists."""
+    outcome, ticket = runtime.ingestor.ingest_one(hit)
+    if outcome is Outcome.ACCEPTED:
+        await runtime.wal.wait(ticket)
+    return outcome

@@ -178,9 +178,8 @@ def resolve_ip(peer: str, forwarded: str, trusted: tuple[Network, ...]) -> str:
     is_trusted = _trust(trusted)
     if not is_trusted(peer):
         return peer
-    hops = [hop.strip() for hop in forwarded.split(",")][-MAX_HOPS:]
-    for hop in reversed(hops):
-        address = _parse_ip(hop)
+    for hop in reversed(forwarded.split(",")[-MAX_HOPS:]):
+        address = _parse_ip(hop)  # which strips the hop first
         if address is None:
             break  # garbage in the chain: stop trusting it
         if not is_trusted(address):
@@ -197,9 +196,11 @@ def plausible_client_ip(incoming: Incoming) -> str:
     visitor's IP in X-Forwarded-For, and a client that forges it only chooses which visitor
     it is counted as (as with Plausible). Rate limits stay keyed by `incoming_ip`.
     """
+    headers = incoming.headers
     for name in PLAUSIBLE_IP_HEADERS:
-        value = incoming.header(name)
-        if value:
+        raw = headers.get(name)
+        if raw:
+            value = raw.decode("latin-1")
             for hop in value.split(",", MAX_HOPS)[:MAX_HOPS]:
                 address = _parse_ip(hop)
                 if address is not None:

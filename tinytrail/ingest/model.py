@@ -25,6 +25,9 @@ NON_INTERACTIVE = frozenset(
 
 @dataclass(slots=True)
 class Hit:
+    """The collectors build hits with positional arguments (matching a dozen keywords costs
+    more than the rest of the hit): new fields go at the end."""
+
     site_id: int
     name: str
     timestamp: datetime  # UTC, tz-aware

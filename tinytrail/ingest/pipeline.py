@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import Enum
 
 import msgspec
@@ -68,32 +68,45 @@ class Ingestor:
         # Handed to the flusher: events and visits changed since its last run.
         self.pending_events: list[Event] = []
         self.touched: dict[int, Visit] = {}
-        # The last timestamp and zone `_moment` converted, and the result.
-        self._stamp: tuple[datetime, tzinfo, int, date] | None = None
+        # The last timestamp and zone `_moment` converted, the result, and its UTC second.
+        self._stamp: tuple[datetime, tzinfo, int, date, int | None] | None = None
 
     def ingest(self, hits: list[Hit]) -> Accepted:
         outcomes: list[Outcome] = []
         events: list[Event] = []
         with self.lock:
             for hit in hits:
-                site = self.sites.by_id(hit.site_id)
-                if site is None:
-                    outcomes.append(Outcome.DROPPED)
-                    continue
-                event = self._event(hit, site, self.visits)
-                if event.name == ENGAGEMENT and event.session_id == 0:
-                    # Plausible's engagement events only refresh a visit; without one they
-                    # are dropped (a tab left open past the visit's end).
-                    outcomes.append(Outcome.DROPPED)
-                    continue
-                events.append(event)
-                flagged = event.is_bot or event.is_excluded
-                outcomes.append(Outcome.FLAGGED if flagged else Outcome.ACCEPTED)
+                outcome, event = self._take(hit)
+                outcomes.append(outcome)
+                if event is not None:
+                    events.append(event)
             if not events:
                 return Accepted(outcomes, 0)
             self.pending_events.extend(events)
             ticket = self.wal.append(events)
         return Accepted(outcomes, ticket)
+
+    def ingest_one(self, hit: Hit) -> tuple[Outcome, int]:
+        """`ingest` for one hit (most requests carry one): its outcome and WAL ticket."""
+        with self.lock:
+            outcome, event = self._take(hit)
+            if event is None:
+                return outcome, 0
+            self.pending_events.append(event)
+            return outcome, self.wal.append([event])
+
+    def _take(self, hit: Hit) -> tuple[Outcome, Event | None]:
+        """A hit's outcome, and its event unless it is dropped."""
+        site = self.sites.by_id(hit.site_id)
+        if site is None:
+            return Outcome.DROPPED, None
+        event = self._event(hit, site, self.visits)
+        if event.name == ENGAGEMENT and event.session_id == 0:
+            # Plausible's engagement events only refresh a visit; without one they are
+            # dropped (a tab left open past the visit's end).
+            return Outcome.DROPPED, None
+        flagged = event.is_bot or event.is_excluded
+        return (Outcome.FLAGGED if flagged else Outcome.ACCEPTED), event
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -132,8 +145,16 @@ class Ingestor:
         last = self._stamp
         if last is not None and last[0] is timestamp and last[1] is zone:
             return last[2], last[3]
-        ts, day = to_us(timestamp), timestamp.astimezone(zone).date()
-        self._stamp = (timestamp, zone, ts, day)
+        ts = to_us(timestamp)
+        # Single-event requests each have their own `now`, but the date at the site changes
+        # only on a whole second (zone offsets are whole seconds). Naive times, which
+        # `astimezone` reads as the server's local time, are converted every time.
+        second = ts // 1_000_000 if timestamp.tzinfo is UTC else None
+        if second is not None and last is not None and last[4] == second and last[1] is zone:
+            day = last[3]
+        else:
+            day = timestamp.astimezone(zone).date()
+        self._stamp = (timestamp, zone, ts, day, second)
         return ts, day
 
     def _visitor_id(self, hit: Hit, site: SiteRules, day: date) -> int:
@@ -153,6 +174,7 @@ class Ingestor:
     ) -> Event:
         # Positional arguments, in the field order of `Event`: msgspec matches 34 keyword
         # arguments eight times slower (1.7 against 0.2 µs), and this runs for every event.
+        # For the same reason, most sites' empty content groups are not asked for a name.
         return Event(
             self._next_seq,  # seq
             site.id,  # site_id
@@ -181,7 +203,7 @@ class Ingestor:
             visit.region,  # region
             visit.city,  # city
             visit.screen_width,  # screen_width
-            site.content_group(hit.pathname),  # content_group
+            site.content_group(hit.pathname) if site.content_groups else "",  # content_group
             hit.props,  # props
             hit.revenue_amount,  # revenue_amount
             hit.revenue_currency,  # revenue_currency
@@ -240,7 +262,7 @@ class Ingestor:
             location.region,  # region
             location.city,  # city
             max(0, min(hit.screen_width, 65535)),  # screen_width
-            site.content_group(hit.pathname),  # content_group
+            site.content_group(hit.pathname) if site.content_groups else "",  # content_group
             hit.props,  # props
             hit.revenue_amount,  # revenue_amount
             hit.revenue_currency,  # revenue_currency

@@ -49,7 +49,10 @@ class WriteAheadLog:
         self.directory = directory
         self.fsync = fsync
         directory.mkdir(parents=True, exist_ok=True)
-        self._cond = threading.Condition()
+        # A plain lock under the condition: appending and waiting take it directly (twice per
+        # request), which costs half of entering the condition through its Python wrapper.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._pending: list[Event] = []
         self._appended = 0  # tickets handed out
         self._durable = 0  # tickets on disk
@@ -74,7 +77,7 @@ class WriteAheadLog:
         whole enrichment. A waiter wakes it once per event-loop turn (see `wait`), and it also
         looks for unawaited events on its own every few milliseconds.
         """
-        with self._cond:
+        with self._lock:
             if self._closed:
                 raise RuntimeError("write-ahead log is closed")
             self._pending.extend(events)
@@ -84,7 +87,7 @@ class WriteAheadLog:
     async def wait(self, ticket: int) -> None:
         """Return once the batch holding `ticket` is on disk (raises if the write failed)."""
         loop = asyncio.get_running_loop()
-        with self._cond:
+        with self._lock:
             if self._durable >= ticket:
                 return
             future: asyncio.Future[None] = loop.create_future()

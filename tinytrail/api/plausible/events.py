@@ -7,12 +7,13 @@ requests it cannot read (plausible-reference.md section 2).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tinytrail.api.collecting import LOG_UNAVAILABLE, accept, cors_raw, preflight
+from tinytrail.api.collecting import LOG_UNAVAILABLE, accept, accept_one, cors_raw, preflight
 from tinytrail.api.http import (
     JSON,
     BodyTooLarge,
@@ -36,6 +37,9 @@ MAX_PROPS = 30
 MAX_PROP_KEY_BYTES = 300
 MAX_PROP_VALUE_BYTES = 2000
 TEXT = b"text/plain; charset=utf-8"
+# The 202's own headers, after the CORS ones (what `reply` adds for this body).
+_OK_HEADERS = [(b"content-length", b"2"), (b"content-type", TEXT)]
+MAX_CACHED_DOMAINS = 512  # longer `d` fields are split every time (the cache stays small)
 
 
 class FieldError(Exception):
@@ -83,13 +87,17 @@ async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
     except FieldError as exc:
         return Reply.of(_errors(exc.field, exc.message), cors)
     try:
-        outcomes = await accept(runtime, hits) if hits else []
+        if len(hits) == 1:  # the usual request: one event for one site
+            dropped = unknown + (await accept_one(runtime, hits[0]) is not Outcome.ACCEPTED)
+        else:
+            outcomes = await accept(runtime, hits) if hits else []
+            dropped = sum(1 for o in outcomes if o is not Outcome.ACCEPTED) + unknown
     except LogUnavailable:
         return Reply.of(_errors("request", LOG_UNAVAILABLE, 500), cors)
-    dropped = sum(1 for o in outcomes if o is not Outcome.ACCEPTED) + unknown
     if dropped:
         cors.append((b"x-plausible-dropped", str(dropped).encode()))
-    return reply(202, cors, b"ok", TEXT)
+        return reply(202, cors, b"ok", TEXT)
+    return Reply(202, cors + _OK_HEADERS, b"ok")
 
 
 def _first(payload: dict[str, Any], *names: str) -> Any:
@@ -102,40 +110,52 @@ def _first(payload: dict[str, Any], *names: str) -> Any:
 def _decode(
     payload: dict[str, Any], runtime: Runtime, ip: str, user_agent: str
 ) -> tuple[list[Hit], int]:
-    """The hits to ingest (one per known domain) and how many domains were unknown."""
-    name = _first(payload, "n", "name")
+    """The hits to ingest (one per known domain) and how many domains were unknown.
+
+    The short keys the tracker sends are looked up inline before their long forms (as
+    `_first` does): this runs for every event, and the calls were a visible part of it.
+    """
+    get = payload.get
+    name = payload["n"] if "n" in payload else get("name")
     if isinstance(name, int) and not isinstance(name, bool):
         name = str(name)
     if not isinstance(name, str) or not name.strip():
         raise FieldError("event_name", "can't be blank")
     if len(name) > MAX_NAME:
         raise FieldError("event_name", f"should be at most {MAX_NAME} character(s)")
-    url = _first(payload, "u", "url")
-    if not isinstance(url, str) or not url.strip():
+    url = payload["u"] if "u" in payload else get("url")
+    if not isinstance(url, str) or not (stripped := url.strip()):
         raise FieldError("url", "is required")
-    if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_BYTES:
+    if _utf8_size(url) > MAX_URL_BYTES:
         raise FieldError("url", f"must be at most {MAX_URL_BYTES} bytes")
-    if url.strip().lower().startswith("data:"):
+    if stripped.lower().startswith("data:"):
         raise FieldError("url", "is invalid")
-    page = split_url(url, hash_mode=bool(_first(payload, "h", "hashMode")))
-    domain_field = _first(payload, "d", "domain")
+    hash_mode = payload["h"] if "h" in payload else get("hashMode")
+    page = split_url(url, bool(hash_mode))
+    domain_field = payload["d"] if "d" in payload else get("domain")
     if domain_field is None:
-        domains = [page.hostname]
+        domains: tuple[str, ...] = (page.hostname,)
     elif not isinstance(domain_field, str) or not domain_field.strip():
         raise FieldError("domain", "can't be blank")
+    elif len(domain_field) <= MAX_CACHED_DOMAINS:
+        domains = _domains(domain_field)
     else:
-        domains = [d.strip().lower().removeprefix("www.") for d in domain_field.split(",")]
-    referrer = _first(payload, "r", "referrer")
+        domains = _domains.__wrapped__(domain_field)
+    referrer = payload["r"] if "r" in payload else get("referrer")
     props_raw = _first(payload, "p", "props", "m", "meta")
     if isinstance(props_raw, str):
         try:
             props_raw = decode_json(props_raw.encode())
         except Exception:
             props_raw = None
-    props = _props(props_raw)
-    scroll_depth, engagement_ms = _engagement(payload, name)
-    amount, currency = _revenue(_first(payload, "$", "revenue"))
-    interactive = _first(payload, "i", "interactive")
+    props = _props(props_raw) if props_raw else {}
+    if "sd" in payload or "e" in payload or name == ENGAGEMENT:
+        scroll_depth, engagement_ms = _engagement(payload, name)
+    else:
+        scroll_depth = engagement_ms = None  # what `_engagement` finds in neither
+    revenue = _first(payload, "$", "revenue")
+    amount, currency = _revenue(revenue) if revenue is not None else (None, "")
+    interactive = payload["i"] if "i" in payload else get("interactive")
     hits: list[Hit] = []
     unknown = 0
     for domain in domains:
@@ -144,25 +164,38 @@ def _decode(
             unknown += 1
             continue
         hits.append(
-            Hit(
-                site_id=site.id,
-                name=name.strip(),
-                timestamp=runtime.clock(),
-                hostname=page.hostname or "(none)",
-                pathname=page.pathname,
-                ip=ip,
-                user_agent=user_agent,
-                referrer=referrer[:MAX_URL_BYTES] if isinstance(referrer, str) else "",
-                params=page.params,
-                props=props,
-                revenue_amount=amount,
-                revenue_currency=currency,
-                interactive=interactive is not False,
-                scroll_depth=scroll_depth,
-                engagement_ms=engagement_ms,
+            Hit(  # positional, in field order: see the TinyTrail collector's `_decode`
+                site.id,  # site_id
+                name.strip(),  # name
+                runtime.clock(),  # timestamp
+                page.hostname or "(none)",  # hostname
+                page.pathname,  # pathname
+                ip,  # ip
+                user_agent,  # user_agent
+                referrer[:MAX_URL_BYTES] if isinstance(referrer, str) else "",  # referrer
+                page.params,  # params
+                {},  # utm_overrides
+                0,  # screen_width
+                props,  # props
+                amount,  # revenue_amount
+                currency,  # revenue_currency
+                interactive is not False,  # interactive
+                scroll_depth,  # scroll_depth
+                engagement_ms,  # engagement_ms
             )
         )
     return hits, unknown
+
+
+def _utf8_size(text: str) -> int:
+    """`len(text.encode("utf-8", "surrogatepass"))`, without encoding ASCII text."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+@lru_cache(maxsize=1024)
+def _domains(field: str) -> tuple[str, ...]:
+    """The domains of a `d` field, normalised; memoised (a site sends the same one)."""
+    return tuple(d.strip().lower().removeprefix("www.") for d in field.split(","))
 
 
 def _props(value: Any) -> dict[str, str]:
