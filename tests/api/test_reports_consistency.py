@@ -350,6 +350,22 @@ V2_REQUESTS: list[dict[str, Any]] = [
     {"metrics": ["visits"], "dimensions": ["visit:entry_page"]},
     {"metrics": ["visits", "pageviews", "bounce_rate"], "dimensions": ["time:day"]},
     {"metrics": ["events"], "dimensions": ["event:name"]},
+    # Visits add up over rows of a finer key (one visit, one row): filtered totals and
+    # referrers by source come from the rollups; with visitors they stay raw.
+    {
+        "metrics": ["visits", "pageviews", "bounce_rate", "visit_duration"],
+        "filters": [["is", "visit:source", ["Google"]]],
+    },
+    {
+        "metrics": ["visits", "bounce_rate"],
+        "dimensions": ["visit:referrer"],
+        "filters": [["is_not", "visit:source", ["Direct / None"]]],
+    },
+    {
+        "metrics": ["visitors", "visits"],
+        "dimensions": ["visit:referrer"],
+        "filters": [["is_not", "visit:source", ["Direct / None"]]],
+    },
     # Goal conversions: plain page and event goals are rollup rows too, and so is the
     # denominator; with other filters the goals come from raw events.
     {

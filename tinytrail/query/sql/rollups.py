@@ -53,6 +53,13 @@ ROLLUP_METRICS = frozenset(
     }
 )
 PAGEVIEW_FILTER = Filter("is", "event:name", ("pageview",))
+# Metrics whose rollup components add up across rows that split visits by a visit attribute
+# (each visit, with its events, lies in one such row); visitors do not (one visitor, several
+# visits with different attributes).
+ROW_ADDITIVE_METRICS = frozenset(
+    {"visits", "pageviews", "events", "unique_pageviews", "bounce_rate", "visit_duration"}
+    | {"views_per_visit"}
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,10 @@ _VISIT_COLUMNS = (
 )
 KEYS: tuple[RollupKey, ...] = (
     RollupKey(()),
-    *(RollupKey((column,)) for column in _VISIT_COLUMNS),
+    *(RollupKey((column,)) for column in _VISIT_COLUMNS if column != "referrer"),
+    # Referrers with their source: a referrer breakdown filtered by source (TinyTrail's
+    # domains, Plausible's referrer drill-down) reads these rows (see rollup_key_for).
+    RollupKey(("referrer_source", "referrer")),
     RollupKey(("utm_source", "utm_medium", "utm_campaign")),
     RollupKey(("entry_page",), events=False),
     RollupKey(("exit_page",), events=False),
@@ -184,13 +194,31 @@ def rollup_key_for(query: Query, page_as_entry: bool) -> RollupKey | None:
     pageviews_only = PAGEVIEW_FILTER in filters
     if pageviews_only:
         filters.remove(PAGEVIEW_FILTER)
+    needed = set(columns)
     for node in filters:
         used = _filter_columns(node)
-        if used is None or not used <= set(columns):
+        if used is None:
             return None
+        needed |= used
     if filters and "percentage" in query.metrics:
         return None  # a filtered total is not a sum of rollup rows
-    return _BY_NAME.get(RollupKey(columns, pageviews_only=pageviews_only).name)
+    if needed == set(columns):
+        return _BY_NAME.get(RollupKey(columns, pageviews_only=pageviews_only).name)
+    if not set(query.metrics) <= ROW_ADDITIVE_METRICS:
+        return None
+    # Filters on other columns: a finer key serves when it splits the rows by visit attributes
+    # only and the metrics add up across those rows (a visit has one value of each, so it and
+    # its events lie in one row).
+    finer = [
+        key
+        for key in KEYS
+        if key.events
+        and key.sessions
+        and key.pageviews_only == pageviews_only
+        and set(key.columns) >= needed
+        and set(key.columns) - set(columns) <= set(_VISIT_COLUMNS)
+    ]
+    return min(finer, key=lambda key: len(key.columns), default=None)
 
 
 def components_select(
