@@ -92,6 +92,6 @@ async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:
 async def accept_one(runtime: Runtime, hit: Hit) -> Outcome:
     """`accept` for a request of one hit (most of them), without its lists."""
     outcome, ticket = runtime.ingestor.ingest_one(hit)
-    if outcome is Outcome.ACCEPTED:
-        await runtime.wal.wait(ticket)
+    if outcome is Outcome.ACCEPTED and (on_disk := runtime.wal.durable(ticket)) is not None:
+        await on_disk
     return outcome

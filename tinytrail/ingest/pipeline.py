@@ -127,7 +127,8 @@ class Ingestor:
             event = self._continued(hit, site, visit, visitor_id, ts)
             previous_id = visit.visitor_id
             fold_event(visit, event)
-            book.rekey(visit, previous_id)
+            if visit.visitor_id != previous_id:  # `rekey`'s own test, without its call
+                book.rekey(visit, previous_id)
             if book is self.visits:
                 self.touched[visit.session_id] = visit
             return event

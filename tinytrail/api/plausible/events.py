@@ -26,7 +26,7 @@ from tinytrail.api.http import (
 )
 from tinytrail.ingest.model import ENGAGEMENT, Hit
 from tinytrail.ingest.pipeline import Outcome
-from tinytrail.ingest.urls import split_url
+from tinytrail.ingest.urls import CACHED_URL, PageUrl, split_url
 from tinytrail.ingest.wal import LogUnavailable
 from tinytrail.runtime import Runtime
 
@@ -124,14 +124,12 @@ def _decode(
     if len(name) > MAX_NAME:
         raise FieldError("event_name", f"should be at most {MAX_NAME} character(s)")
     url = payload["u"] if "u" in payload else get("url")
-    if not isinstance(url, str) or not (stripped := url.strip()):
+    if not isinstance(url, str):
         raise FieldError("url", "is required")
-    if _utf8_size(url) > MAX_URL_BYTES:
-        raise FieldError("url", f"must be at most {MAX_URL_BYTES} bytes")
-    if stripped.lower().startswith("data:"):
-        raise FieldError("url", "is invalid")
-    hash_mode = payload["h"] if "h" in payload else get("hashMode")
-    page = split_url(url, bool(hash_mode))
+    hash_mode = bool(payload["h"] if "h" in payload else get("hashMode"))
+    page = _cached_page(url, hash_mode) if len(url) <= CACHED_URL else _page(url, hash_mode)
+    if isinstance(page, str):
+        raise FieldError("url", page)
     domain_field = payload["d"] if "d" in payload else get("domain")
     if domain_field is None:
         domains: tuple[str, ...] = (page.hostname,)
@@ -185,6 +183,23 @@ def _decode(
             )
         )
     return hits, unknown
+
+
+def _page(url: str, hash_mode: bool) -> PageUrl | str:
+    """The page a `u` string names, or what is wrong with it."""
+    stripped = url.strip()
+    if not stripped:
+        return "is required"
+    if _utf8_size(url) > MAX_URL_BYTES:
+        return f"must be at most {MAX_URL_BYTES} bytes"
+    if stripped.lower().startswith("data:"):
+        return "is invalid"
+    return split_url(url, hash_mode)
+
+
+# A site's pages are sent over and over: short URLs are checked and split once (the result
+# is shared, read-only, as `split_url`'s is).
+_cached_page = lru_cache(maxsize=8192)(_page)
 
 
 def _utf8_size(text: str) -> int:
