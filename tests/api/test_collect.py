@@ -658,6 +658,38 @@ def test_visit_continues_across_the_sites_local_midnight(
         assert (visit["entry_page"], visit["exit_page"]) == ("/a", "/b")
 
 
+def test_a_visit_running_past_midnight_counts_on_its_first_day_from_the_rollups(
+    make_server: MakeServer,
+) -> None:
+    # The engine skips the visits running past a range's end when the site's latest activity
+    # is before that end; that bound is kept in memory and must rise with every flush.
+    with make_server(clock=Clock(datetime(2026, 3, 18, 23, 50, tzinfo=UTC))) as s:
+        _, website = s.tenant()
+
+        def visits_on_the_18th() -> int:
+            response = s.client.get(
+                "/api/v1/reports/summary",
+                params={
+                    "website_id": website["id"],
+                    "start_date": "2026-03-18",
+                    "end_date": "2026-03-18",
+                },
+                headers=s.admin,
+            )
+            assert response.status_code == 200, response.text
+            value: int = response.json()["data"]["metrics"]["visits"]["value"]
+            return value
+
+        assert s.collect(website["id"], "/a").status_code == 202
+        later(s, minutes=1)
+        assert visits_on_the_18th() == 1  # read while the latest activity is 23:50
+        later(s, minutes=19)
+        assert s.collect(website["id"], "/b").status_code == 202  # 00:10 on the 19th
+        later(s, minutes=35)
+        s.aggregate("2026-03-18")  # the visit ended on the 19th: not in the 18th's rollup
+        assert visits_on_the_18th() == 1
+
+
 def test_new_day_without_open_visit_starts_a_new_visit(make_server: MakeServer) -> None:
     zone = ZoneInfo("Europe/Berlin")
     start = datetime(2026, 3, 18, 23, 0, tzinfo=zone).astimezone(UTC)

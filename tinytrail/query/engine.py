@@ -7,7 +7,7 @@ API shows the same numbers. Runs synchronously; adapters call it on a worker thr
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ class Store(Protocol):
         self, sql: str, params: dict[str, Any], timeout: float | None = None
     ) -> list[dict[str, Any]]: ...
     def rollup_days(self, site_id: int, first: date, last: date) -> set[date]: ...
+    def latest_activity(self, site_id: int) -> datetime | None: ...
     def replace_rollups(
         self, site_id: int, day: date, statements: list[tuple[str, dict[str, Any]]]
     ) -> None: ...
@@ -74,9 +75,11 @@ class Engine:
     def run(self, query: Query) -> Result:
         validate(query)
         query = with_visit_hostname_filters(query)
-        compiler = Compiler(query, self.dialect)
-        compiled = None
         rng = query.date_range
+        latest = self.store.latest_activity(query.site.id)
+        running_past = latest is not None and latest >= rng.end_exclusive
+        compiler = Compiler(query, self.dialect, visits_after_end=running_past)
+        compiled = None
         aggregated = self.store.rollup_days(query.site.id, rng.first, rng.last)
         key = compiler.rollup_key()
         if key is not None and aggregated:

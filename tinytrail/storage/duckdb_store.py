@@ -81,6 +81,9 @@ class DuckDBStore:
         self._local = threading.local()
         self._watchdog = Watchdog()
         self._first_ts: dict[int, int | None] = {}  # site -> earliest event (µs), when known
+        # site -> latest last activity of its visits (µs), when known; never below the truth:
+        # raised before each commit (see latest_activity).
+        self._last_activity: dict[int, int | None] = {}
         # site -> its built rollup days, loaded on first use and kept in step by every write
         # to `rollup_days` (all of them go through this object, under the write lock).
         self._built: dict[int, set[date]] = {}
@@ -160,6 +163,7 @@ class DuckDBStore:
                     con.execute("INSERT INTO sessions BY NAME SELECT * FROM closed_batch")
                 self._invalidate_late(con, events)
                 self._lower_first_ts(events)
+                self._raise_last_activity(changed)
                 if max_seq is not None:
                     con.execute(
                         "INSERT OR REPLACE INTO ingest_state VALUES ('max_seq', ?)", [max_seq]
@@ -247,6 +251,35 @@ class DuckDBStore:
             known = self._first_ts.get(site_id)
             if known is None or ts < known:
                 self._first_ts[site_id] = ts
+
+    def _raise_last_activity(self, visits: Sequence[Visit]) -> None:
+        for visit in visits:
+            if visit.site_id in self._last_activity:
+                known = self._last_activity[visit.site_id]
+                if known is None or known < visit.last_activity:
+                    self._last_activity[visit.site_id] = visit.last_activity
+
+    def latest_activity(self, site_id: int) -> datetime | None:
+        """The latest last activity of a site's visits (UTC), None without visits; it may be
+        later than the truth, never earlier.
+
+        Queries ask it on every run (a range ending after it has no visit running past its
+        end), so it is kept per site and raised by every batch before the batch commits.
+        Read the first time under the write lock, so no commit slips in between.
+        """
+        if site_id not in self._last_activity:
+            with self._write_lock:
+                rows = (
+                    self._cursor()
+                    .execute(
+                        "SELECT max(last_activity) FROM all_sessions WHERE site_id = ?", [site_id]
+                    )
+                    .fetchall()
+                )
+                found = rows[0][0] if rows else None
+                self._last_activity[site_id] = None if found is None else to_us(found)
+        last_us = self._last_activity[site_id]
+        return None if last_us is None else from_us(last_us)
 
     def rollup_days(self, site_id: int, first: date, last: date) -> set[date]:
         """The built rollup days of a site in [first, last]; asked by every query, so kept in

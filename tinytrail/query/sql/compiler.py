@@ -114,9 +114,9 @@ def without_goal_filters(filters: tuple[Node, ...]) -> tuple[Node, ...]:
 
 
 class Compiler:
-    def __init__(self, query: Query, dialect: Dialect) -> None:
+    def __init__(self, query: Query, dialect: Dialect, visits_after_end: bool = True) -> None:
         self.query = query
-        self.ctx = Context(query, dialect)
+        self.ctx = Context(query, dialect, visits_after_end)
         self.filters = FilterSQL(self.ctx)
         self.plan = make_plan(query)
         self.unit = time_unit(query)

@@ -55,6 +55,9 @@ def hourly(query: Query) -> bool:
 class Context:
     query: Query
     dialect: Dialect
+    # Whether some visit may still have been active after the range's end (the store knows
+    # each site's latest activity); if not, rollup answers need no visits from past it.
+    visits_after_end: bool = True
     params: Params = field(init=False)
 
     def __post_init__(self) -> None:

@@ -308,7 +308,7 @@ def crossing_select(ctx: Context, key: RollupKey, wanted: frozenset[str]) -> str
     the range. Its id already is the next day's (the visit took the new salt's id at
     midnight), so its visitor adds to the range's visitors without double counting.
     """
-    if not key.sessions or not wanted & set(SESSION_COMPONENTS):
+    if not key.sessions or not wanted & set(SESSION_COMPONENTS) or not ctx.visits_after_end:
         return None
     p = ctx.params
     end = p(ctx.range.end_exclusive.replace(tzinfo=None))
