@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -53,9 +52,6 @@ class HotPath:
     def __init__(self, app: Starlette) -> None:
         self.app = app
         self.state = app.state  # tests and tools reach the runtime as app.state.runtime
-        # The same values, read without `State.__getattr__` (a Python call per request); the
-        # lifespan sets the runtime there, anew each time the application starts.
-        self._values: dict[str, Any] = app.state._state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,20 +61,15 @@ class HotPath:
         raw = RAW.get(key)
         if raw is not None:
             try:
-                reply = await raw(self._values["runtime"], Incoming(scope, receive))
+                reply = await raw(self.state.runtime, Incoming(scope, receive))
             except ClientDisconnect:
                 return  # nobody to answer; nothing was acknowledged
             except Exception:
                 log.exception("unhandled error in a collector")
                 reply = Reply.of(FAILED.get(key, INTERNAL_ERROR))
-            # `Reply.send`, inlined: one coroutine less per collected event.
-            start = {
-                "type": "http.response.start",
-                "status": reply.status,
-                "headers": reply.headers,
-            }
+            start, body = reply.messages()
             await send(start)
-            await send({"type": "http.response.body", "body": reply.body})
+            await send(body)
             return
         endpoint = HOT.get(key)
         if endpoint is None:

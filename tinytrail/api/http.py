@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from tinytrail.settings import Network
 
@@ -103,9 +103,11 @@ class Reply:
         kept = [(name, value) for name, value in response.raw_headers if name not in names]
         return cls(response.status_code, kept + extra, bytes(response.body))
 
-    async def send(self, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
-        await send({"type": "http.response.body", "body": self.body})
+    def messages(self) -> tuple[Message, Message]:
+        """The two ASGI messages that send this answer (sent by the caller: no coroutine of
+        its own on the collectors' path)."""
+        start = {"type": "http.response.start", "status": self.status, "headers": self.headers}
+        return start, {"type": "http.response.body", "body": self.body}
 
     def response(self) -> Response:
         """The same answer as a Starlette response, for the route table."""

@@ -88,12 +88,11 @@ class MetaRepo:
     def __init__(self, sessions: sessionmaker[Session], vault: keys.KeyVault) -> None:
         self._sessions = sessions
         self._vault = vault
-        # UUID -> (site, expiry); a lookup costs about a millisecond of the event loop's time,
-        # as much as a small report's query.
-        self._site_cache: dict[str, tuple[Site, float]] = {}
-        # Account id -> (its sites, expiry), likewise: the GoatCounter API finds its site among
-        # them on every request (each /count batch too).
-        self._account_sites_cache: dict[str, tuple[tuple[Site, ...], float]] = {}
+        # Site lookups -> (answer, expiry): ("uuid", UUID) -> a site, as every TinyTrail report
+        # request asks; ("account", id) -> its sites, as the GoatCounter API asks on every
+        # request (each /count batch too). A lookup costs about a millisecond of the event
+        # loop's time, as much as a small report's query.
+        self._site_cache: dict[tuple[str, str], tuple[Any, float]] = {}
         self._site_cache_lock = threading.Lock()
         self._site_generation = 0  # bumped by every change: a lookup that raced one is not kept
         # Called with the site's integer id after a site (or its account) is deleted, so the
@@ -271,34 +270,35 @@ class MetaRepo:
         """The account's sites, oldest first, detached; cached briefly (SITE_CACHE_SECONDS)
         like get_site_by_uuid. Never mutate them."""
         now = time.monotonic()
-        found = self._account_sites_cache.get(account_id)
+        found = self._site_cache.get(("account", account_id))
         if found is not None and found[1] > now:
             return list(found[0])
         generation = self._site_generation
         sites = self.list_sites(account_id)
-        with self._site_cache_lock:
-            if generation == self._site_generation:
-                if len(self._account_sites_cache) >= SITE_CACHE_SIZE:
-                    self._account_sites_cache = {}
-                self._account_sites_cache[account_id] = (tuple(sites), now + SITE_CACHE_SECONDS)
+        self._remember(("account", account_id), tuple(sites), generation, now)
         return sites
 
     def get_site_by_uuid(self, site_uuid: str) -> Site | None:
         """The site, detached; cached briefly (see SITE_CACHE_SECONDS). Never mutate it."""
         now = time.monotonic()
-        found = self._site_cache.get(site_uuid)
+        found = self._site_cache.get(("uuid", site_uuid))
         if found is not None and found[1] > now:
-            return found[0]
+            cached: Site = found[0]
+            return cached
         generation = self._site_generation
         with self._sessions() as s:
             site = s.scalar(select(Site).where(Site.uuid == site_uuid))
         if site is not None:  # unknown UUIDs are not cached: a site may be created any time
-            with self._site_cache_lock:
-                if generation == self._site_generation:
-                    if len(self._site_cache) >= SITE_CACHE_SIZE:
-                        self._site_cache = {}
-                    self._site_cache[site_uuid] = (site, now + SITE_CACHE_SECONDS)
+            self._remember(("uuid", site_uuid), site, generation, now)
         return site
+
+    def _remember(self, key: tuple[str, str], answer: Any, generation: int, now: float) -> None:
+        """Keep a site lookup for SITE_CACHE_SECONDS, unless a site changed while it ran."""
+        with self._site_cache_lock:
+            if generation == self._site_generation:
+                if len(self._site_cache) >= SITE_CACHE_SIZE:
+                    self._site_cache = {}
+                self._site_cache[key] = (answer, now + SITE_CACHE_SECONDS)
 
     def get_site_by_domain(self, domain: str) -> Site | None:
         with self._sessions() as s:
@@ -370,7 +370,6 @@ class MetaRepo:
         with self._site_cache_lock:
             self._site_generation += 1
             self._site_cache = {}
-            self._account_sites_cache = {}
         for hook in self.on_sites_changed:
             hook()
 

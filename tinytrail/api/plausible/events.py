@@ -22,7 +22,6 @@ from tinytrail.api.http import (
     decode_json,
     incoming_ip,
     plausible_client_ip,
-    reply,
 )
 from tinytrail.ingest.model import ENGAGEMENT, Hit
 from tinytrail.ingest.pipeline import Outcome
@@ -96,7 +95,6 @@ async def post_event_raw(runtime: Runtime, incoming: Incoming) -> Reply:
         return Reply.of(_errors("request", LOG_UNAVAILABLE, 500), cors)
     if dropped:
         cors.append((b"x-plausible-dropped", str(dropped).encode()))
-        return reply(202, cors, b"ok", TEXT)
     return Reply(202, cors + _OK_HEADERS, b"ok")
 
 
