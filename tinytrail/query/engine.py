@@ -86,6 +86,8 @@ class Engine:
             compiled = compiler.compile_rollup(key, aggregated)
         if compiled is None and aggregated:
             compiled = compiler.compile_goal_rollup(aggregated)
+        if compiled is None and aggregated:
+            compiled = compiler.compile_props_rollup(aggregated)
         if compiled is None:
             compiled = compiler.compile(aggregated)
         raw = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)

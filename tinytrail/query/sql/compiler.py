@@ -29,6 +29,8 @@ from tinytrail.query.sql.rollups import (
     covers_whole_days,
     goal_rollup_rows,
     parts_sql,
+    props_parts_sql,
+    props_rollup_source,
     rollup_key_for,
 )
 
@@ -450,6 +452,42 @@ class Compiler:
             columns.append("count(*) OVER () AS __total")
         # A goal without events in the range has no row, as in the raw breakdown.
         sql = f"WITH {', '.join(ctes)} " + select(columns, source_sql, ["__events > 0"])
+        sql += " ORDER BY " + self._order_by()
+        if q.limit is not None:
+            sql += f" LIMIT {int(q.limit)}"
+        if q.offset:
+            sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
+        return Compiled(sql, self.ctx.params.values, q.dimensions, q.metrics, self.unit)
+
+    def compile_props_rollup(self, aggregated: set[date]) -> Compiled | None:
+        """A custom property's breakdown of one event name from the props rollup (plus raw
+        rows of other days), or None when the query is not that (`props_rollup_source`).
+
+        The rows are the raw breakdown's: the name's events by the property's value, those
+        without it as "(none)", each counted as the raw event side counts them.
+        """
+        q = self.query
+        source = props_rollup_source(q)
+        if source is None or not aggregated:
+            return None
+        name, prop_key = source
+        counts = [m for m in q.metrics if m in _ROLLUP_SUMS]
+        wanted = {"ev_visitors"} | {c.format(side="ev") for m in counts for c in _ROLLUP_SUMS[m][1]}
+        parts = props_parts_sql(self.ctx, name, prop_key, aggregated, frozenset(wanted))
+        ctes = [f"parts AS ({parts})"]
+        columns = [f"coalesce(prop_value, '{registry.NONE_PROP}') AS d0"]
+        columns += [f"{_ROLLUP_SUMS[m][0].format(side='ev')} AS m_{m}" for m in counts]
+        source_sql = "parts"
+        if "conversion_rate" in q.metrics:
+            ctes.append(f"conv AS ({self._conversion_total_sql(aggregated)})")
+            columns.append(
+                "coalesce(100.0 * sum(ev_visitors) / nullif(any_value(conv.v), 0), 0) "
+                "AS m_conversion_rate"
+            )
+            source_sql += " CROSS JOIN conv"
+        if q.total_rows:
+            columns.append("count(*) OVER () AS __total")
+        sql = f"WITH {', '.join(ctes)} " + select(columns, source_sql, ["TRUE"], 1)
         sql += " ORDER BY " + self._order_by()
         if q.limit is not None:
             sql += f" LIMIT {int(q.limit)}"

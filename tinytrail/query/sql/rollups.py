@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from tinytrail.query import registry
+from tinytrail.query.goals import selected_goals
 from tinytrail.query.model import Filter, Goal, Node, Query
 from tinytrail.query.periods import from_dates
 from tinytrail.query.sql.aggregates import event_metric_sql
@@ -53,6 +54,10 @@ ROLLUP_METRICS = frozenset(
     }
 )
 PAGEVIEW_FILTER = Filter("is", "event:name", ("pageview",))
+# What a property breakdown of one event name can take from the props rollup.
+PROPS_ROLLUP_METRICS = frozenset(
+    {"visitors", "visits", "pageviews", "events", "unique_pageviews", "conversion_rate"}
+)
 # Metrics whose rollup components add up across rows that split visits by a visit attribute
 # (each visit, with its events, lies in one such row); visitors do not (one visitor, several
 # visits with different attributes).
@@ -68,6 +73,9 @@ class RollupKey:
     events: bool = True  # has event-side components
     sessions: bool = True  # has visit-side components
     pageviews_only: bool = False  # event side restricted to pageviews
+    # Custom properties: rows of (event name, property key, value), the value NULL for the
+    # events of that name lacking a key others of its name have that day (see PROPS_KEY).
+    props: bool = False
 
     @property
     def name(self) -> str:
@@ -99,6 +107,8 @@ _VISIT_COLUMNS = (
     "city",
     "screen_width",
 )
+# The props key's columns: not stored columns of events but the entries of their `props` map.
+PROP_COLUMNS = ("name", "prop_key", "prop_value")
 KEYS: tuple[RollupKey, ...] = (
     RollupKey(()),
     *(RollupKey((column,)) for column in _VISIT_COLUMNS if column != "referrer"),
@@ -112,10 +122,13 @@ KEYS: tuple[RollupKey, ...] = (
     RollupKey(("pathname",), sessions=False),
     RollupKey(("pathname",), sessions=False, pageviews_only=True),
     RollupKey(("pathname", "content_group"), sessions=False, pageviews_only=True),
+    # A custom property's breakdown of one event name (Plausible's goal -> property panel).
+    RollupKey(PROP_COLUMNS, sessions=False, props=True),
 )
 _BY_NAME = {key.name: key for key in KEYS}
 NAME_KEY = _BY_NAME["name"]
 PAGE_GOAL_KEY = _BY_NAME["pathname|pageviews"]
+PROPS_KEY = _BY_NAME[",".join(PROP_COLUMNS)]
 
 
 def layout_signature() -> str:
@@ -139,6 +152,32 @@ def goal_rollup_rows(goal: Goal) -> tuple[RollupKey, str, str] | None:
         return PAGE_GOAL_KEY, "pathname", goal.page_path
     if goal.event_name and goal.event_name != "engagement":
         return NAME_KEY, "name", goal.event_name
+    return None
+
+
+def props_rollup_source(query: Query) -> tuple[str, str] | None:
+    """(event name, property key) when the props rollup can answer the query, or None: one
+    custom property as the only dimension, under one filter that selects the events of one
+    name (an `event:name` or a goal that is a plain custom event)."""
+    if query.include_bots or hourly(query) or len(query.dimensions) != 1:
+        return None
+    dim = registry.dimension(query.dimensions[0])
+    if dim is None or not dim.prop_key or len(query.filters) != 1:
+        return None
+    if not set(query.metrics) <= PROPS_ROLLUP_METRICS or not covers_whole_days(query):
+        return None
+    node = query.filters[0]
+    if not isinstance(node, Filter):
+        return None
+    if node.dimension == "event:goal" and node.op in ("is", "contains"):
+        goals = selected_goals(query.site.goals, node)
+        source = goal_rollup_rows(goals[0]) if len(goals) == 1 else None
+        if source is not None and source[0] is NAME_KEY:
+            return source[2], dim.prop_key
+        return None
+    one_name = node.dimension == "event:name" and node.op == "is" and len(node.clauses) == 1
+    if one_name and node.case_sensitive and node.clauses[0] != "engagement":
+        return str(node.clauses[0]), dim.prop_key
     return None
 
 
@@ -226,15 +265,20 @@ def components_select(
     key: RollupKey,
     days: list[tuple[date, date]] | None,
     wanted: frozenset[str] = frozenset(COMPONENTS),
+    expressions: dict[str, str] | None = None,
+    conditions: tuple[str, ...] = (),
 ) -> str:
     """Per-day components for `key` from raw rows, over `days` (None: the query's range).
 
     Day ranges are inclusive local dates; the result has columns `day`, the key's columns and
     every component (NULL where a side does not apply or the component is not `wanted`: a
     query that needs only visit-side sums must not pay for distinct counts over raw events).
+    `expressions` computes key columns that are not stored ones, `conditions` narrows the
+    event side (both for the props key's rows of one name and property key).
     """
     filters = FilterSQL(ctx)
     cols = list(key.columns)
+    computed = [f"{(expressions or {}).get(c, c)} AS {c}" for c in cols]
     keys = ", ".join(["day", *cols])
     parts = []
     d = ctx.dialect
@@ -264,12 +308,13 @@ def components_select(
         where.insert(0, f"site_id = {ctx.params(ctx.query.site.id)}")
         if key.pageviews_only:
             where.append(filters.on_events((PAGEVIEW_FILTER,))[0])
+        where += conditions
         day, group = day_and_group("ts")
         event_parts = [
             f"{event_metric_sql(d, metric) if component in wanted else 'NULL'} AS {component}"
             for component, metric in zip(EVENT_COMPONENTS, _EVENT_METRICS, strict=True)
         ]
-        select = [f"{day} AS day", *cols, *event_parts]
+        select = [f"{day} AS day", *computed, *event_parts]
         parts.append(
             ("ev", f"SELECT {', '.join(select)} FROM {EVENTS} WHERE {' AND '.join(where)}{group}")
         )
@@ -393,7 +438,8 @@ def _copy_events(query: Query, dialect: Dialect) -> tuple[str, dict[str, Any]]:
         "name <> 'engagement'",
     ]
     pageview = FilterSQL(ctx).on_events((PAGEVIEW_FILTER,))[0]
-    columns = sorted({c for key in KEYS if key.events for c in key.columns})
+    columns = sorted({c for key in KEYS if key.events for c in key.columns} - set(PROP_COLUMNS))
+    columns += ["name", "props"]
     select = [
         f"CAST({ctx.local('ts')} AS DATE) AS day",
         "visitor_id",
@@ -442,9 +488,10 @@ def _key_components(ctx: Context, key: RollupKey) -> str:
     keys = ", ".join(["day", *cols])
     parts = []
     if key.events:
+        source = _prop_rows(ctx.dialect) if key.props else EV_TEMP
         pairs = (
             f"SELECT {keys}, visitor_id, session_id, count(*) AS n, "
-            f"{ctx.dialect.count_if('is_pageview')} AS pv FROM {EV_TEMP}"
+            f"{ctx.dialect.count_if('is_pageview')} AS pv FROM {source}"
             + (" WHERE in_pageview_keys" if key.pageviews_only else "")
             + f" GROUP BY {keys}, visitor_id, session_id"
         )
@@ -466,6 +513,62 @@ def _key_components(ctx: Context, key: RollupKey) -> str:
         )
         parts.append(("se", f"SELECT {keys}, {', '.join(sides)} FROM {SE_TEMP} GROUP BY {keys}"))
     return _join_sides(parts, ["day", *cols], keys)
+
+
+def _prop_rows(d: Dialect) -> str:
+    """The day's events as props-key rows: each once per property it has, and once with a
+    NULL value per key that other events of its name have that day but it lacks (its
+    "(none)" row). A key no event of a name has that day gets no rows: then every event of
+    the name is "(none)", which the name's own rollup row counts (see props_parts_sql)."""
+    entries = (
+        f"SELECT day, name, visitor_id, session_id, is_pageview, "
+        f"{d.map_entries('props')} AS kv FROM {EV_TEMP} WHERE {d.map_size('props')} > 0"
+    )
+    having = (
+        "SELECT day, name, kv.key AS prop_key, kv.value AS prop_value, visitor_id, session_id, "
+        f"is_pageview FROM ({entries}) e"
+    )
+    lacking = (
+        "SELECT e.day, e.name, k.prop_key, NULL AS prop_value, e.visitor_id, e.session_id, "
+        f"e.is_pageview FROM {EV_TEMP} e JOIN (SELECT DISTINCT day, name, prop_key FROM h) k "
+        f"ON e.day = k.day AND e.name = k.name WHERE NOT {d.map_has('e.props', 'k.prop_key')}"
+    )
+    return f"(WITH h AS ({having}) SELECT * FROM h UNION ALL {lacking}) r"
+
+
+def props_parts_sql(
+    ctx: Context, name: str, prop_key: str, aggregated: set[date], wanted: frozenset[str]
+) -> str:
+    """The events of one name split by one property's value, per day: columns `day`,
+    `prop_value` (NULL: the events without that property) and every component.
+
+    Built days read the props rollup; a built day without rows for the key (no event of the
+    name had it) files all the name's events under NULL, from the name's rollup row. Other
+    days come from raw events, like `parts_sql`.
+    """
+    rng = ctx.range
+    p = ctx.params
+    name_sql, key_sql = p(name), p(prop_key)
+    site = p(ctx.query.site.id)
+    in_range = f"site_id = {site} AND day >= {p(rng.first)} AND day <= {p(rng.last)}"
+    components = ", ".join(COMPONENTS)
+    sql = (
+        f"SELECT day, prop_value, {components} FROM {PROPS_KEY.table} "
+        f"WHERE {in_range} AND name = {name_sql} AND prop_key = {key_sql} "
+        f"UNION ALL SELECT day, NULL, {components} FROM {NAME_KEY.table} n "
+        f"WHERE {in_range} AND name = {name_sql} AND NOT EXISTS (SELECT 1 FROM "
+        f"{PROPS_KEY.table} r WHERE r.site_id = n.site_id AND r.day = n.day "
+        f"AND r.name = n.name AND r.prop_key = {key_sql})"
+    )
+    spans = missing_spans(rng.first, rng.last, aggregated)
+    if spans:
+        one_value = RollupKey(("prop_value",), sessions=False)
+        value = ctx.dialect.map_get("props", key_sql)
+        raw = components_select(
+            ctx, one_value, spans, wanted, {"prop_value": value}, (f"name = {name_sql}",)
+        )
+        sql += " UNION ALL " + raw
+    return sql
 
 
 def missing_spans(first: date, last: date, aggregated: set[date]) -> list[tuple[date, date]]:
