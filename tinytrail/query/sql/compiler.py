@@ -354,12 +354,7 @@ class Compiler:
             columns.append("count(*) OVER () AS __total")
         with_sql = ", ".join(f"{alias} AS ({sql})" for alias, sql, _ in ctes)
         sql = f"WITH {with_sql} SELECT {', '.join(columns)} FROM {from_clause} {' '.join(extra)}"
-        sql += " ORDER BY " + self._order_by()
-        if q.limit is not None:
-            sql += f" LIMIT {int(q.limit)}"
-        if q.offset:
-            sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
-        return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
+        return self._ordered(sql)
 
     # -- from daily rollups -----------------------------------------------------------------
 
@@ -384,12 +379,7 @@ class Compiler:
         if q.total_rows:
             columns.append("count(*) OVER () AS __total")
         sql = f"WITH {', '.join(ctes)} " + select(columns, "parts", where or ["TRUE"], len(dims))
-        sql += " ORDER BY " + self._order_by()
-        if q.limit is not None:
-            sql += f" LIMIT {int(q.limit)}"
-        if q.offset:
-            sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
-        return Compiled(sql, self.ctx.params.values, dims, q.metrics, self.unit)
+        return self._ordered(sql)
 
     def _rollup_dim(self, name: str) -> str:
         unit = time_unit_of(self.query, name)
@@ -452,12 +442,7 @@ class Compiler:
             columns.append("count(*) OVER () AS __total")
         # A goal without events in the range has no row, as in the raw breakdown.
         sql = f"WITH {', '.join(ctes)} " + select(columns, source_sql, ["__events > 0"])
-        sql += " ORDER BY " + self._order_by()
-        if q.limit is not None:
-            sql += f" LIMIT {int(q.limit)}"
-        if q.offset:
-            sql += f" OFFSET {min(int(q.offset), MAX_OFFSET)}"
-        return Compiled(sql, self.ctx.params.values, q.dimensions, q.metrics, self.unit)
+        return self._ordered(sql)
 
     def compile_props_rollup(self, aggregated: set[date]) -> Compiled | None:
         """A custom property's breakdown of one event name from the props rollup (plus raw
@@ -488,6 +473,11 @@ class Compiler:
         if q.total_rows:
             columns.append("count(*) OVER () AS __total")
         sql = f"WITH {', '.join(ctes)} " + select(columns, source_sql, ["TRUE"], 1)
+        return self._ordered(sql)
+
+    def _ordered(self, sql: str) -> Compiled:
+        """The statement with the query's order, limit and offset appended."""
+        q = self.query
         sql += " ORDER BY " + self._order_by()
         if q.limit is not None:
             sql += f" LIMIT {int(q.limit)}"

@@ -1,13 +1,14 @@
 """Daily rollups: additive per-day components that answer common reports without raw rows.
 
-For each site and closed local day, and for each rollup key (a tuple of stored columns), the
-rollup keeps sums that add up across days: event-side visitors, visits, pageviews, events and
-unique pageviews, and visit-side visitors, visits, bounces, duration and pageviews. They add up
-exactly because visitor ids are scoped to one local day (the daily salt) and a visit is filed
-under the day of its last activity. A query over a range reads rollup rows for aggregated days,
-the same components computed from raw rows for the other days (today, say), and those of the
-visits still active after the range's end (which count in it too), then sums them; the result
-equals the all-raw answer, which the tests prove for every report.
+For each site and closed local day, and for each rollup key (a tuple of stored columns, or an
+event name with one custom property's key and value), the rollup keeps sums that add up across
+days: event-side visitors, visits, pageviews, events and unique pageviews, and visit-side
+visitors, visits, bounces, duration and pageviews. They add up exactly because visitor ids are
+scoped to one local day (the daily salt) and a visit is filed under the day of its last
+activity. A query over a range reads rollup rows for aggregated days, the same components
+computed from raw rows for the other days (today, say), and those of the visits still active
+after the range's end (which count in it too), then sums them; the result equals the all-raw
+answer, which the tests prove for every report.
 """
 
 from __future__ import annotations
