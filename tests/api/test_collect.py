@@ -314,6 +314,27 @@ def test_bots_answer_204_and_are_stored_flagged(
 
 
 @pytest.mark.parametrize(
+    "referrer",
+    ["https://semalt.com/", "http://www.darodar.com/page?x=1", "https://forum.semalt.com/"],
+    ids=["listed", "www-and-path", "subdomain"],
+)
+def test_referrer_spam_answers_204_and_is_stored_flagged(
+    server: Server, site: dict[str, Any], referrer: str
+) -> None:
+    response = server.collect(site["id"], "/", referrer=referrer)
+    assert response.status_code == 204
+    assert only_event(server)["is_bot"] is True
+
+
+def test_a_host_merely_ending_like_a_spammer_is_counted(
+    server: Server, site: dict[str, Any]
+) -> None:
+    response = server.collect(site["id"], "/", referrer="https://notsemalt.com/")
+    assert response.status_code == 202
+    assert only_event(server)["is_bot"] is False
+
+
+@pytest.mark.parametrize(
     "ip",
     ["198.51.100.10", "192.0.2.77", "2001:db8::1", "2001:0db8:0000:0000:0000:0000:0000:0001"],
     ids=["exact-ipv4", "cidr-ipv4", "ipv6", "ipv6-long-form"],

@@ -338,6 +338,17 @@ def test_bots_get_no_path_ids(server: Server, gc: GoatCounter) -> None:
     assert paths == ["/by-human"]
 
 
+def test_referrer_spam_is_not_counted(server: Server, gc: GoatCounter) -> None:
+    gc.count(
+        hit("/from-spam", ref="https://semalt.com/", ip="192.0.2.1"),
+        hit("/from-spam-subdomain", ref="https://a.b.darodar.com/x", ip="192.0.2.2"),
+        hit("/from-search", ref="https://www.google.com/", ip="192.0.2.3"),
+    )
+    server.flush()
+    paths = [p["path"] for p in gc.get("/paths").json()["paths"]]
+    assert paths == ["/from-search"]
+
+
 def test_bot_hints_and_bot_user_agents(server: Server, gc: GoatCounter) -> None:
     # Distinct visitors: a visit's first event decides its attributes, bot flag included.
     gc.count(

@@ -206,6 +206,12 @@ def test_bot_user_agent_is_dropped_with_header(server: Server, site: dict[str, A
     assert [event for event in server.events() if not event["is_bot"]] == []
 
 
+def test_referrer_spam_is_dropped_with_header(server: Server, site: dict[str, Any]) -> None:
+    # Plausible drops it; TinyTrail keeps it flagged as bot traffic, out of every report.
+    assert_dropped(send(server, pageview(r="https://buttons-for-website.com/")), 1)
+    assert [event["is_bot"] for event in server.events()] == [True]
+
+
 def test_url_without_host_is_stored_with_hostname_none(
     server: Server, site: dict[str, Any]
 ) -> None:

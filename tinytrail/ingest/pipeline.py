@@ -24,6 +24,7 @@ from tinytrail.ingest.bots import is_bot
 from tinytrail.ingest.collection import unlinked_visitor_id
 from tinytrail.ingest.geo import GeoLocator
 from tinytrail.ingest.model import ENGAGEMENT, NON_INTERACTIVE, SESSION_ATTRIBUTES, Event, Hit
+from tinytrail.ingest.refspam import is_spam_referrer
 from tinytrail.ingest.sessions import Visit, VisitBook, apply_event, fold_event, start_visit
 from tinytrail.ingest.sites import SiteRules, SitesCache
 from tinytrail.ingest.urls import CLICK_IDS
@@ -253,7 +254,7 @@ class Ingestor:
             hit.hostname,  # hostname
             0,  # visitor_id
             0,  # session_id
-            hit.bot_hint or is_bot(hit.user_agent),  # is_bot
+            hit.bot_hint or is_bot(hit.user_agent) or is_spam_referrer(ref_host),  # is_bot
             site.is_excluded(hit.ip),  # is_excluded
             ref_clean,  # referrer
             source,  # referrer_source
