@@ -17,7 +17,7 @@ from tinytrail.ingest.flusher import FLUSHER_NICENESS, Unfinished, commit_in_pie
 from tinytrail.ingest.model import Event
 from tinytrail.ingest.wal import read_file
 from tinytrail.storage.arrow_batches import events_table
-from tinytrail.storage.duckdb_store import DuckDBStore
+from tinytrail.storage.duckdb_store import INSERT_ROWS, DuckDBStore
 
 
 def _event(seq: int, **changes: object) -> Event:
@@ -53,6 +53,17 @@ def test_one_event_the_store_cannot_take_is_set_aside_and_the_rest_stored(
     [rejected] = (tmp_path / "wal" / "damaged").iterdir()
     [kept] = read_file(rejected)
     assert (kept.seq, kept.screen_width) == (3, 70_000)
+
+
+def test_a_batch_bigger_than_one_insert_is_stored_whole_and_in_order(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "events.duckdb")
+    count = INSERT_ROWS * 2 + 5  # three slices, the last one short
+    store.commit_batch([_event(seq) for seq in range(1, count + 1)], [], [], count)
+    assert store.flushed_seq() == count
+    store.close()
+    with duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True) as con:
+        seqs = [seq for (seq,) in con.execute("SELECT seq FROM events").fetchall()]
+    assert seqs == list(range(1, count + 1))
 
 
 def test_revenue_amounts_the_store_cannot_hold_are_stored_without_revenue(
