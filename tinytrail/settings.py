@@ -231,6 +231,16 @@ OPTIONS: tuple[Option, ...] = (
         "How often accepted events move from the write-ahead log into the event store.",
     ),
     Option(
+        "max_backlog",
+        ("TINYTRAIL_MAX_BACKLOG",),
+        None,
+        _parse_int,
+        "200000",
+        "Accepted events that may wait in memory for the event store; beyond that, collectors "
+        "hold their answers (up to 5 s each) while it catches up, so a sustained overload "
+        "slows senders down instead of filling the server's memory.",
+    ),
+    Option(
         "wal_fsync",
         ("TINYTRAIL_WAL_FSYNC",),
         None,
@@ -293,6 +303,7 @@ class Settings:
     geoip_db: str = ""
     max_body_bytes: int = 65536
     flush_interval_ms: int = 500
+    max_backlog: int = 200_000
     wal_fsync: bool = True
     duckdb_memory_limit: str = "160MB"
     session_timeout_min: int = 30

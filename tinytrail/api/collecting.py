@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -78,11 +79,34 @@ def decode_props(value: Any, field: str) -> dict[str, str]:
 LOG_UNAVAILABLE = "Could not store the event (the server's event log cannot write); try again"
 
 
+# How long one request may be held while the store works through a backlog (see `_hold`).
+MAX_HOLD_S = 5.0
+HOLD_STEP_S = 0.01
+
+
+async def _hold(runtime: Runtime) -> None:
+    """Backpressure: while more accepted events wait for the store than
+    `TINYTRAIL_MAX_BACKLOG`, hold this request until the flusher has caught up.
+
+    Every event stays accepted (the log has it) however far behind the store is; holding
+    answers only slows the senders, so that a sustained overload cannot grow the server's
+    memory without bound. A request is held at most `MAX_HOLD_S` (a store that fails for good
+    must not stop ingestion: the log keeps what arrives).
+    """
+    flusher, limit = runtime.flusher, runtime.settings.max_backlog
+    loop = asyncio.get_running_loop()
+    until = loop.time() + MAX_HOLD_S
+    while flusher.backlog() >= limit and loop.time() < until:
+        await asyncio.sleep(HOLD_STEP_S)
+
+
 async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:
     """Run hits through the pipeline; return once counted events are durable in the log.
 
     Raises `LogUnavailable` when the log could not write them: nothing is acknowledged then.
     """
+    if runtime.flusher.backlog() >= runtime.settings.max_backlog:
+        await _hold(runtime)
     result = runtime.ingestor.ingest(hits)
     if any(outcome is Outcome.ACCEPTED for outcome in result.outcomes):
         await runtime.wal.wait(result.ticket)
@@ -91,6 +115,8 @@ async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:
 
 async def accept_one(runtime: Runtime, hit: Hit) -> Outcome:
     """`accept` for a request of one hit (most of them), without its lists."""
+    if runtime.flusher.backlog() >= runtime.settings.max_backlog:
+        await _hold(runtime)
     outcome, ticket = runtime.ingestor.ingest_one(hit)
     if outcome is Outcome.ACCEPTED and (on_disk := runtime.wal.durable(ticket)) is not None:
         await on_disk

@@ -154,6 +154,9 @@ class Flusher:
         self.ingestor = ingestor
         self.interval = max(interval_ms, 10) / 1000
         self.healthy = True
+        # Events taken from the ingestor that the store has not committed yet (the batch
+        # being written, or one carried over after a failure): part of the backlog.
+        self.in_hand = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._carry: tuple[list[Event], dict[int, Visit], list[Visit]] | None = None
@@ -185,6 +188,7 @@ class Flusher:
                 closed = old_closed + closed
             if not events and not touched and not closed:
                 return 0
+            self.in_hand = len(events)
             try:
                 self.store.commit_batch(events, list(touched.values()), closed, max_seq)
             except Exception:
@@ -204,9 +208,14 @@ class Flusher:
                     raise
             self._failures = 0
             self._carry = None
+            self.in_hand = 0
             self.ingestor.wal.rotate()
             self.ingestor.wal.release_through(max_seq)
             return len(events)
+
+    def backlog(self) -> int:
+        """Accepted events not in the store yet: waiting in the ingestor, or in hand here."""
+        return len(self.ingestor.pending_events) + self.in_hand
 
     def stop(self) -> None:
         self._stop.set()

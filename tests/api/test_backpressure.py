@@ -1,0 +1,64 @@
+"""Backpressure: past `TINYTRAIL_MAX_BACKLOG` events waiting for the store, collectors hold
+their answers until the flusher catches up; every event is still accepted and stored."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import CHROME_UA, Server, start_server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    # A flusher that never runs on its own: the test decides when the store catches up.
+    env = {"TINYTRAIL_MAX_BACKLOG": "2", "TINYTRAIL_FLUSH_INTERVAL_MS": "600000"}
+    yield from start_server(tmp_path / "data", **env)
+
+
+def in_background(call: Any) -> tuple[threading.Event, list[Any]]:
+    done, results = threading.Event(), []
+
+    def run() -> None:
+        results.append(call())
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    return done, results
+
+
+def test_answers_wait_for_the_store_past_the_backlog_limit(server: Server) -> None:
+    _, site = server.tenant()
+    for n in range(2):
+        response = server.collect(site["id"], f"/p{n}", ip=f"203.0.113.{n + 1}")
+        assert response.status_code == 202
+    # Two events wait for the store: the limit. The next answer is held...
+    done, results = in_background(lambda: server.collect(site["id"], "/p2", ip="203.0.113.9"))
+    assert not done.wait(0.5)
+    # ... until the flusher has moved the backlog into the store.
+    server.flush()
+    assert done.wait(5)
+    assert results[0].status_code == 202
+    assert sorted(event["pathname"] for event in server.events()) == ["/p0", "/p1", "/p2"]
+
+
+def test_the_events_api_waits_too(server: Server) -> None:
+    _, site = server.tenant()
+    for n in range(2):
+        server.collect(site["id"], f"/p{n}", ip=f"203.0.113.{n + 1}")
+    done, results = in_background(
+        lambda: server.client.post(
+            "/api/event",
+            content=b'{"n":"pageview","u":"https://example.com/held","d":"example.com"}',
+            headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "203.0.113.9"},
+        )
+    )
+    assert not done.wait(0.5)
+    server.flush()
+    assert done.wait(5)
+    assert results[0].status_code == 202
+    assert sorted(event["pathname"] for event in server.events()) == ["/held", "/p0", "/p1"]
