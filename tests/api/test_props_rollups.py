@@ -4,8 +4,9 @@ from raw events (`POST /api/v2/query`, before and after the days are rolled up).
 The data covers what the rollup must get right: several values and visitors per value, a
 visitor sending one value twice, events of the name without the property ("(none)") next to
 events with it on the same day, a day where no event of the name has the property (all
-"(none)", read from the name's rollup row), properties on pageviews, a visit running across
-midnight, and an open day (today) that stays raw.
+"(none)", read from the name's rollup row), a value that reads "(none)" (one group with no
+value), properties on pageviews, a visit running across midnight, and an open day (today)
+that stays raw.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def seed(server: Server) -> str:
     send("2026-05-01 11:00", "signup", "4", coupon="winter")
     send("2026-05-01 11:05", "purchase", "4", plan="pro")
     send("2026-05-01 12:00", "page_view", "5", "/")
+    # A value that reads "(none)" is the same group as no value, for one visitor once.
+    send("2026-05-01 13:00", "signup", "13", plan="(none)")
+    send("2026-05-01 13:01", "signup", "13")
     # 2026-05-02: signups, none with a plan; one visit runs past midnight.
     send("2026-05-02 09:00", "signup", "6")
     send("2026-05-02 10:00", "signup", "7", coupon="spring")
@@ -99,6 +103,8 @@ def seed(server: Server) -> str:
     # 2026-05-04 (today, never rolled up).
     send("2026-05-04 08:00", "signup", "11", plan="pro")
     send("2026-05-04 08:30", "signup", "12")
+    send("2026-05-04 09:00", "signup", "13", plan="(none)")
+    send("2026-05-04 09:01", "signup", "13")
     at_noon = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
     server.clock.now = at_noon
     return key
@@ -132,7 +138,7 @@ def test_property_breakdowns_equal_raw_after_rollup(server: tuple[Server, str]) 
     raw = answers(running, key)
     plans = raw[0][2][0]  # Signup by plan over the four days, from raw events
     assert {row["dimensions"][0]: row["metrics"] for row in plans} == {
-        "(none)": [5, 5],  # .3, .4, .6, .7 and .12
+        "(none)": [7, 9],  # .3, .4, .6, .7, .12, and .13 twice on each of two days
         "pro": [2, 3],  # .1 twice, .11
         "free": [3, 3],  # .2; .8 before and after midnight (a new day, a new visitor id)
         "business": [1, 1],

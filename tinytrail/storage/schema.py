@@ -89,7 +89,6 @@ CREATE TABLE IF NOT EXISTS ingest_state (
 # Daily rollups: one table per rollup key (see tinytrail/query/sql/rollups.py), its key columns
 # in their stored types. `rollup_days` lists the site-days that are built.
 _KEY_COLUMN_TYPES = {"city": "UINTEGER", "screen_width": "USMALLINT"}
-_NULLABLE = {"prop_value"}  # NULL: the events without the property ("(none)")
 ROLLUP_TABLES = tuple(key.table for key in KEYS)
 # Stored in `ingest_state` as 'rollup_layout'; rollups of another layout are rebuilt.
 ROLLUP_LAYOUT = zlib.crc32(layout_signature().encode())
@@ -99,10 +98,7 @@ LEGACY_ROLLUP_TABLE = "rollups"
 
 
 def _rollup_table(table: str, columns: tuple[str, ...]) -> str:
-    keys = [
-        f"{c} {_KEY_COLUMN_TYPES.get(c, 'VARCHAR')}{'' if c in _NULLABLE else ' NOT NULL'}"
-        for c in columns
-    ]
+    keys = [f"{c} {_KEY_COLUMN_TYPES.get(c, 'VARCHAR')} NOT NULL" for c in columns]
     sums = [f"{c} {'DOUBLE' if c == 'duration_sum' else 'UBIGINT'}" for c in COMPONENTS]
     body = ",\n    ".join(["site_id UINTEGER NOT NULL", "day DATE NOT NULL", *keys, *sums])
     return f"CREATE TABLE IF NOT EXISTS {table} (\n    {body}\n);\n"

@@ -460,7 +460,7 @@ class Compiler:
         wanted = {"ev_visitors"} | {c.format(side="ev") for m in counts for c in _ROLLUP_SUMS[m][1]}
         parts = props_parts_sql(self.ctx, name, prop_key, aggregated, frozenset(wanted))
         ctes = [f"parts AS ({parts})"]
-        columns = [f"coalesce(prop_value, '{registry.NONE_PROP}') AS d0"]
+        columns = ["prop_value AS d0"]
         columns += [f"{_ROLLUP_SUMS[m][0].format(side='ev')} AS m_{m}" for m in counts]
         source_sql = "parts"
         if "conversion_rate" in q.metrics:

@@ -74,8 +74,8 @@ class RollupKey:
     events: bool = True  # has event-side components
     sessions: bool = True  # has visit-side components
     pageviews_only: bool = False  # event side restricted to pageviews
-    # Custom properties: rows of (event name, property key, value), the value NULL for the
-    # events of that name lacking a key others of its name have that day (see PROPS_KEY).
+    # Custom properties: rows of (event name, property key, value), the value "(none)" for
+    # the events of that name lacking a key others of its name have that day (see _prop_rows).
     props: bool = False
 
     @property
@@ -517,10 +517,15 @@ def _key_components(ctx: Context, key: RollupKey) -> str:
 
 
 def _prop_rows(d: Dialect) -> str:
-    """The day's events as props-key rows: each once per property it has, and once with a
-    NULL value per key that other events of its name have that day but it lacks (its
-    "(none)" row). A key no event of a name has that day gets no rows: then every event of
-    the name is "(none)", which the name's own rollup row counts (see props_parts_sql)."""
+    """The day's events as props-key rows: each once per property it has, and once with the
+    value "(none)" per key that other events of its name have that day but it lacks. A key
+    no event of a name has that day gets no rows: then every event of the name is "(none)",
+    which the name's own rollup row counts (see props_parts_sql).
+
+    "(none)" is folded in here, as the raw breakdown folds it (`coalesce(value, '(none)')`):
+    an event whose value is the text "(none)" and one without the property are one group,
+    whose visitors and visits are counted once.
+    """
     entries = (
         f"SELECT day, name, visitor_id, session_id, is_pageview, "
         f"{d.map_entries('props')} AS kv FROM {EV_TEMP} WHERE {d.map_size('props')} > 0"
@@ -530,7 +535,8 @@ def _prop_rows(d: Dialect) -> str:
         f"is_pageview FROM ({entries}) e"
     )
     lacking = (
-        "SELECT e.day, e.name, k.prop_key, NULL AS prop_value, e.visitor_id, e.session_id, "
+        f"SELECT e.day, e.name, k.prop_key, '{registry.NONE_PROP}' AS prop_value, e.visitor_id, "
+        "e.session_id, "
         f"e.is_pageview FROM {EV_TEMP} e JOIN (SELECT DISTINCT day, name, prop_key FROM h) k "
         f"ON e.day = k.day AND e.name = k.name WHERE NOT {d.map_has('e.props', 'k.prop_key')}"
     )
@@ -541,11 +547,11 @@ def props_parts_sql(
     ctx: Context, name: str, prop_key: str, aggregated: set[date], wanted: frozenset[str]
 ) -> str:
     """The events of one name split by one property's value, per day: columns `day`,
-    `prop_value` (NULL: the events without that property) and every component.
+    `prop_value` ("(none)" for the events without that property) and every component.
 
     Built days read the props rollup; a built day without rows for the key (no event of the
-    name had it) files all the name's events under NULL, from the name's rollup row. Other
-    days come from raw events, like `parts_sql`.
+    name had it) files all the name's events under "(none)", from the name's rollup row.
+    Other days come from raw events, like `parts_sql`.
     """
     rng = ctx.range
     p = ctx.params
@@ -556,7 +562,7 @@ def props_parts_sql(
     sql = (
         f"SELECT day, prop_value, {components} FROM {PROPS_KEY.table} "
         f"WHERE {in_range} AND name = {name_sql} AND prop_key = {key_sql} "
-        f"UNION ALL SELECT day, NULL, {components} FROM {NAME_KEY.table} n "
+        f"UNION ALL SELECT day, '{registry.NONE_PROP}', {components} FROM {NAME_KEY.table} n "
         f"WHERE {in_range} AND name = {name_sql} AND NOT EXISTS (SELECT 1 FROM "
         f"{PROPS_KEY.table} r WHERE r.site_id = n.site_id AND r.day = n.day "
         f"AND r.name = n.name AND r.prop_key = {key_sql})"
@@ -564,7 +570,7 @@ def props_parts_sql(
     spans = missing_spans(rng.first, rng.last, aggregated)
     if spans:
         one_value = RollupKey(("prop_value",), sessions=False)
-        value = ctx.dialect.map_get("props", key_sql)
+        value = f"coalesce({ctx.dialect.map_get('props', key_sql)}, '{registry.NONE_PROP}')"
         raw = components_select(
             ctx, one_value, spans, wanted, {"prop_value": value}, (f"name = {name_sql}",)
         )
