@@ -82,6 +82,13 @@ def _parse_int(text: str) -> int:
         raise SettingsError(f"invalid integer {text!r}") from exc
 
 
+def _parse_positive(text: str) -> int:
+    value = _parse_int(text)
+    if value < 1:
+        raise SettingsError(f"invalid value {text!r}: must be at least 1")
+    return value
+
+
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*$", re.IGNORECASE)
 
 
@@ -234,7 +241,7 @@ OPTIONS: tuple[Option, ...] = (
         "max_backlog",
         ("TINYTRAIL_MAX_BACKLOG",),
         None,
-        _parse_int,
+        _parse_positive,
         "200000",
         "Accepted events that may wait in memory for the event store; beyond that, collectors "
         "hold their answers (up to 5 s each) while it catches up, so a sustained overload "

@@ -3,6 +3,9 @@ their answers until the flusher catches up; every event is still accepted and st
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +47,22 @@ def test_answers_wait_for_the_store_past_the_backlog_limit(server: Server) -> No
     assert done.wait(5)
     assert results[0].status_code == 202
     assert sorted(event["pathname"] for event in server.events()) == ["/p0", "/p1", "/p2"]
+
+
+def test_the_backlog_limit_is_at_least_one(tmp_path: Path) -> None:
+    # 0 would hold every answer: refused at start-up, as any invalid setting.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TINYTRAIL_")}
+    env.update(TINYTRAIL_DATA_DIR=str(tmp_path / "data"), TINYTRAIL_MAX_BACKLOG="0")
+    done = subprocess.run(
+        [sys.executable, "-m", "tinytrail.cli", "settings"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "TINYTRAIL_MAX_BACKLOG" in done.stderr
+    assert "must be at least 1" in done.stderr
 
 
 def test_the_events_api_waits_too(server: Server) -> None:

@@ -79,9 +79,12 @@ def decode_props(value: Any, field: str) -> dict[str, str]:
 LOG_UNAVAILABLE = "Could not store the event (the server's event log cannot write); try again"
 
 
-# How long one request may be held while the store works through a backlog (see `_hold`).
+# How long one request may be held while the store works through a backlog (see `_hold`),
+# and how often it looks again: from 10 ms up to 100 ms (the backlog only shrinks when a
+# flush completes, every few hundred ms; frequent wake-ups of many held requests would take
+# CPU from the flusher they wait for).
 MAX_HOLD_S = 5.0
-HOLD_STEP_S = 0.01
+FIRST_LOOK_S, LAST_LOOK_S = 0.01, 0.1
 
 
 async def _hold(runtime: Runtime) -> None:
@@ -96,8 +99,10 @@ async def _hold(runtime: Runtime) -> None:
     flusher, limit = runtime.flusher, runtime.settings.max_backlog
     loop = asyncio.get_running_loop()
     until = loop.time() + MAX_HOLD_S
+    pause = FIRST_LOOK_S
     while flusher.backlog() >= limit and loop.time() < until:
-        await asyncio.sleep(HOLD_STEP_S)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, LAST_LOOK_S)
 
 
 async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:

@@ -205,6 +205,7 @@ class Flusher:
                 except Unfinished as left:
                     touched_left = {v.session_id: v for v in left.touched}
                     self._carry = (left.events, touched_left, left.closed)
+                    self.in_hand = len(left.events)
                     raise
             self._failures = 0
             self._carry = None
