@@ -326,6 +326,15 @@ def test_referrer_spam_answers_204_and_is_stored_flagged(
     assert only_event(server)["is_bot"] is True
 
 
+def test_a_site_on_the_spam_list_still_counts_its_own_internal_links(server: Server) -> None:
+    _, website = server.tenant("semalt.com")
+    response = server.collect(
+        website["id"], "/next", host="semalt.com", referrer="https://semalt.com/previous"
+    )
+    assert response.status_code == 202
+    assert only_event(server)["is_bot"] is False
+
+
 def test_a_host_merely_ending_like_a_spammer_is_counted(
     server: Server, site: dict[str, Any]
 ) -> None:

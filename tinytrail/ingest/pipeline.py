@@ -239,6 +239,8 @@ class Ingestor:
         source = sources.referrer_source(ref_host, hit.hostname, tagged)
         if ref_host == hit.hostname and not tagged:
             ref_clean = ""  # self-referral: no acquisition data
+        # Never the site's own host: a site on the list (or under a listed host) still counts.
+        spam = ref_host != hit.hostname and is_spam_referrer(ref_host)
         if click_id and not utm["utm_medium"]:
             utm["utm_medium"] = sources.inferred_medium(source, click_id)
         channel = sources.channel(
@@ -254,7 +256,7 @@ class Ingestor:
             hit.hostname,  # hostname
             0,  # visitor_id
             0,  # session_id
-            hit.bot_hint or is_bot(hit.user_agent) or is_spam_referrer(ref_host),  # is_bot
+            hit.bot_hint or is_bot(hit.user_agent) or spam,  # is_bot
             site.is_excluded(hit.ip),  # is_excluded
             ref_clean,  # referrer
             source,  # referrer_source
