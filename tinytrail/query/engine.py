@@ -81,13 +81,14 @@ class Engine:
         compiler = Compiler(query, self.dialect, visits_after_end=running_past)
         compiled = None
         aggregated = self.store.rollup_days(query.site.id, rng.first, rng.last)
-        key = compiler.rollup_key()
-        if key is not None and aggregated:
-            compiled = compiler.compile_rollup(key, aggregated)
-        if compiled is None and aggregated:
-            compiled = compiler.compile_goal_rollup(aggregated)
-        if compiled is None and aggregated:
-            compiled = compiler.compile_props_rollup(aggregated)
+        if aggregated:
+            # The rollup shapes, each None when it cannot answer this query exactly.
+            key = compiler.rollup_key()
+            compiled = (
+                (compiler.compile_rollup(key, aggregated) if key is not None else None)
+                or compiler.compile_goal_rollup(aggregated)
+                or compiler.compile_props_rollup(aggregated)
+            )
         if compiled is None:
             compiled = compiler.compile(aggregated)
         raw = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)

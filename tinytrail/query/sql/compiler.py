@@ -23,6 +23,7 @@ from tinytrail.query.sql.context import EVENTS, SESSIONS, Context, hourly, time_
 from tinytrail.query.sql.dialect import Dialect
 from tinytrail.query.sql.filters import FilterSQL, touches_events
 from tinytrail.query.sql.rollups import (
+    EVENT_ROWS_METRICS,
     KEYS,
     PAGEVIEW_FILTER,
     RollupKey,
@@ -400,7 +401,7 @@ class Compiler:
             or q.include_bots
             or not aggregated
             or not goals
-            or not set(q.metrics) <= _GOAL_ROLLUP_METRICS
+            or not set(q.metrics) <= EVENT_ROWS_METRICS
             or len({goal.display_name for goal in goals}) != len(goals)
             or not covers_whole_days(q)
         ):
@@ -617,11 +618,6 @@ _ROLLUP_SUMS: dict[str, tuple[str, tuple[str, ...]]] = {
     "percentage": ("", ("{side}_visitors",)),
 }
 
-
-# What the goal conversions breakdown can take from rollup rows (see compile_goal_rollup).
-_GOAL_ROLLUP_METRICS = frozenset(
-    {"visitors", "visits", "pageviews", "events", "unique_pageviews", "conversion_rate"}
-)
 
 _EVENT_SQL = {
     "visitors",

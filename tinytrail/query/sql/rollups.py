@@ -55,8 +55,9 @@ ROLLUP_METRICS = frozenset(
     }
 )
 PAGEVIEW_FILTER = Filter("is", "event:name", ("pageview",))
-# What a property breakdown of one event name can take from the props rollup.
-PROPS_ROLLUP_METRICS = frozenset(
+# What answers built from the event-side rows of single names (goal conversions, a property
+# breakdown of one event name) can take from them: event-side counts and the conversion rate.
+EVENT_ROWS_METRICS = frozenset(
     {"visitors", "visits", "pageviews", "events", "unique_pageviews", "conversion_rate"}
 )
 # Metrics whose rollup components add up across rows that split visits by a visit attribute
@@ -165,7 +166,7 @@ def props_rollup_source(query: Query) -> tuple[str, str] | None:
     dim = registry.dimension(query.dimensions[0])
     if dim is None or not dim.prop_key or len(query.filters) != 1:
         return None
-    if not set(query.metrics) <= PROPS_ROLLUP_METRICS or not covers_whole_days(query):
+    if not set(query.metrics) <= EVENT_ROWS_METRICS or not covers_whole_days(query):
         return None
     node = query.filters[0]
     if not isinstance(node, Filter):
