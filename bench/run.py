@@ -577,14 +577,18 @@ class Run:
             "DuckDB reads the server's own file. Both use 2 threads.",
             "Storage: events.duckdb also holds visits and rollups; ClickHouse's figure is its "
             "events table alone (without our log sequence column), as the issue quotes it.",
-            "What limits storage (measured on the 10M set, segment by segment): events take "
-            "~31 B/event: random 64-bit visitor ids (~8 B, incompressible in arrival order), "
-            "microsecond timestamps (~3.2 B), city ids (~2.9 B) and ~10 B of visit attributes "
-            "stamped on every event; visits add ~18 B/event (visitor ids 3.4, three timestamps "
-            "5.5), rollups and free blocks the rest. Rewriting closed days sorted by site and "
-            "visit saves only ~10% of the events table in DuckDB; reaching 25 B needs fewer "
-            "stored copies (visit attributes kept on visits only and joined at query time) "
-            "and smaller visitor ids for closed days.",
+            "What limits storage (2026-11-23, each column copied alone into a fresh file): "
+            "visitor numbers (the seq of a visitor's first event of the day) and times to the "
+            "second took ~15 B/event off the layout before them (random 64-bit hashed ids: "
+            "8.6 B on events and 3.6 B on visits; microsecond times: 3.75 B on events and "
+            "5.5 B for the three times of a visit; now ~2.2 + 0.9 and 0.8 + 2.7). What is left "
+            "on events is mostly visit attributes stamped on every event (~10 B: referrer 2.2, "
+            "country 1.1, source 1.1, a dozen short strings at ~0.5 each), city ids (3.2 B: "
+            "GeoNames ids bit-pack at ~23 bits where a dictionary of a segment's few cities "
+            "would take ~0.8 B as text), the path (2.2) and the visit id (2.1); visits keep "
+            "~13 B, rollups ~8 B, free blocks from rollup rebuilds 2-4 B. Reaching 25 B needs "
+            "fewer stored copies (visit attributes kept on visits only and joined at query "
+            "time) and dictionary-coded city ids.",
             "Rollups live in one table per key (only that key's rows are read); time spent in "
             "a small report is then mostly DuckDB's fixed cost per statement (~3 ms for a "
             "grouped query on a few thousand rows on this machine) plus the HTTP round trip.",

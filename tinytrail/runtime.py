@@ -65,6 +65,7 @@ class Runtime:
         visits = VisitBook(settings.session_timeout_min)
         for visit in self.store.open_visits():
             visits.open(visit)
+        visits.numbers.load(self.store.visitor_keys(self._visitor_keys_horizon()))
         self.ingestor = Ingestor(
             self.sites, self.salts, self.geo, visits, self.wal, self.store.max_event_seq()
         )
@@ -236,7 +237,15 @@ class Runtime:
         self.ingestor.drop_sites(set(site_ids))
         self.store.delete_sites(site_ids)
 
+    def _visitor_keys_horizon(self) -> date:
+        """The UTC day before which visitor numbers were introduced under salts now gone
+        (a salt's date is at most a day from the UTC date of the events hashed with it)."""
+        return privacy.oldest_salt_needed(self.clock()) - timedelta(days=1)
+
     def forget_old_salts(self) -> None:
         oldest = privacy.oldest_salt_needed(self.clock())
         self.repo.delete_salts_before(oldest.isoformat())
         self.salts.forget_before(oldest)
+        horizon = self._visitor_keys_horizon()
+        self.ingestor.forget_visitors_before(horizon)
+        self.store.forget_visitor_keys(horizon)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
+_EPOCH_DATE = EPOCH.date()
+_DAY_US = 86_400_000_000
 
 
 def to_us(moment: datetime) -> int:
@@ -17,6 +19,11 @@ def to_us(moment: datetime) -> int:
 
 def from_us(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
+
+
+def utc_date(value: int) -> date:
+    """The UTC date of a time in microseconds."""
+    return _EPOCH_DATE + timedelta(days=value // _DAY_US)
 
 
 def utcnow() -> datetime:

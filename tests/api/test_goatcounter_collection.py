@@ -34,6 +34,9 @@ def test_a_site_keeps_only_what_it_collects(server: Server) -> None:
     # Without sessions every pageview is a visit of its own.
     assert first["session_id"] != second["session_id"]
     assert first["visitor_id"] != second["visitor_id"]
+    # Each its own visitor number; no hash is kept to recognise a returning visitor.
+    assert [first["visitor_id"], second["visitor_id"]] == [first["seq"], second["seq"]]
+    assert server.runtime.store.fetch("SELECT count(*) FROM visitor_keys") == [(0,)]
     assert second["utm_campaign"] == "spring"
 
 

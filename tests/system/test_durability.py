@@ -113,3 +113,33 @@ def test_a_site_deleted_just_before_a_crash_loses_its_stored_data_at_the_next_st
     with duckdb.connect(str(data / "events.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM events").fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM all_sessions").fetchone() == (0,)
+
+
+def test_a_visitor_keeps_their_number_after_a_crash_before_any_flush(tmp_path: Path) -> None:
+    """The hash behind a new visitor number travels in the write-ahead log with its event."""
+    data = tmp_path / "data"
+    server = ServerProcess(data, TINYTRAIL_FLUSH_INTERVAL_MS="60000")
+    server.start()
+    try:
+        site = _create_site(server.url)
+
+        def pageview(path: str) -> None:
+            response = httpx.post(
+                f"{server.url}/api/v1/collect",
+                json={"website_id": site, "event_type": "page_view", "path": path,
+                      "url": f"https://durable.example{path}"},
+                headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.9"},
+            )  # fmt: skip
+            assert response.status_code == 202
+
+        pageview("/first")
+        server.kill()  # only the log has the event, and the number's hash
+        server.start()
+        pageview("/second")
+    finally:
+        server.stop()
+    with duckdb.connect(str(data / "events.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT seq, visitor_id, session_id FROM events ORDER BY seq").fetchall()
+    (first_seq, first_visitor, first_visit), (_, second_visitor, second_visit) = rows
+    assert first_visitor == first_seq
+    assert (second_visitor, second_visit) == (first_visitor, first_visit)

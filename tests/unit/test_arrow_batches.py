@@ -22,7 +22,9 @@ values = {
     "props": {"plan": "pro"}, "revenue_amount": None, "scroll_depth": None,
     "engagement_ms": None, "is_bot": False, "is_excluded": False, "interactive": True,
 }
-numbers = {"seq", "site_id", "ts", "visitor_id", "session_id", "city", "screen_width"}
+numbers = {
+    "seq", "site_id", "ts", "visitor_id", "session_id", "city", "screen_width", "visitor_key"
+}
 event = Event(*(
     values.get(name, 1 if name in numbers else "x") for name in Event.__struct_fields__
 ))

@@ -25,7 +25,7 @@ def _event(seq: int, **changes: object) -> Event:
     values.update(
         seq=seq, site_id=1, ts=1_700_000_000_000_000 + seq, name="pageview", visitor_id=7,
         session_id=1, is_bot=False, is_excluded=False, city=0, screen_width=0, props={},
-        revenue_amount=None, scroll_depth=None, engagement_ms=None, interactive=True,
+        revenue_amount=None, scroll_depth=None, engagement_ms=None, interactive=True, visitor_key=0,
     )  # fmt: skip
     values.update(changes)
     return Event(**values)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ def _event(seq: int) -> Event:
     values.update(
         seq=seq, site_id=1, ts=seq, visitor_id=7, session_id=1, is_bot=False, is_excluded=False,
         city=0, screen_width=0, props={"k": "v"}, revenue_amount=None, scroll_depth=None,
-        engagement_ms=None, interactive=True,
+        engagement_ms=None, interactive=True, visitor_key=0,
     )  # fmt: skip
     return Event(**values)  # type: ignore[arg-type]
 

@@ -10,7 +10,6 @@ everything, as Plausible does.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from tinytrail.ingest import sources
@@ -69,8 +68,3 @@ class Collection:
             event.country = ""
         if event.country not in self.region_countries:
             event.region, event.city = "", 0
-
-
-def unlinked_visitor_id() -> int:
-    """A visitor id for a site that collects no sessions: every pageview its own visit."""
-    return secrets.randbits(63)

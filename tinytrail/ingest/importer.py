@@ -28,6 +28,7 @@ from tinytrail.ingest.sessions import Visit, VisitBook
 from tinytrail.ingest.sites import SiteRules, SitesCache
 from tinytrail.ingest.urls import clean_path, split_url
 from tinytrail.storage.duckdb_store import DuckDBStore
+from tinytrail.timeutil import utc_date
 
 if TYPE_CHECKING:
     from tinytrail.runtime import Runtime
@@ -447,6 +448,10 @@ class Importer:
         """
         if not events:
             return [], []
-        closed = book.expire(max(event.ts for event in events))
+        newest = max(event.ts for event in events)
+        closed = book.expire(newest)
+        # A file in time order (as every export is) never needs the visitor numbers of days
+        # well behind its newest event again: forgetting them bounds an import's memory.
+        book.numbers.forget_before(utc_date(newest) - timedelta(days=2))
         changed = {event.session_id for event in events}
         return closed, [visit for visit in book.all() if visit.session_id in changed]

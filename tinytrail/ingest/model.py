@@ -56,7 +56,7 @@ class Hit:
 class Event(msgspec.Struct, array_like=True, gc=False):
     seq: int
     site_id: int
-    ts: int  # microseconds since the Unix epoch, UTC
+    ts: int  # microseconds since the Unix epoch, UTC; whole seconds (the ingestor truncates)
     name: str
     pathname: str
     hostname: str
@@ -88,9 +88,15 @@ class Event(msgspec.Struct, array_like=True, gc=False):
     scroll_depth: int | None
     engagement_ms: int | None
     interactive: bool
+    # The salted hash behind a visitor number, on the event that introduced the number only
+    # (0 otherwise): logged so a replay restores the mapping, never stored with the event
+    # (see ingest/visitors.py).
+    visitor_key: int = 0
 
 
 EVENT_FIELDS: tuple[str, ...] = Event.__struct_fields__
+# The event store's columns: every field but the transient `visitor_key`.
+STORED_EVENT_FIELDS: tuple[str, ...] = EVENT_FIELDS[:-1]
 
 # Attributes a visit takes from its first event and stamps on every later event.
 SESSION_ATTRIBUTES: tuple[str, ...] = (

@@ -21,7 +21,6 @@ import msgspec
 from tinytrail import privacy
 from tinytrail.ingest import sources
 from tinytrail.ingest.bots import is_bot
-from tinytrail.ingest.collection import unlinked_visitor_id
 from tinytrail.ingest.geo import GeoLocator
 from tinytrail.ingest.model import ENGAGEMENT, NON_INTERACTIVE, SESSION_ATTRIBUTES, Event, Hit
 from tinytrail.ingest.refspam import is_spam_referrer
@@ -30,7 +29,7 @@ from tinytrail.ingest.sites import SiteRules, SitesCache
 from tinytrail.ingest.urls import CLICK_IDS
 from tinytrail.ingest.useragent import parse_agent
 from tinytrail.ingest.wal import WriteAheadLog
-from tinytrail.timeutil import to_us
+from tinytrail.timeutil import to_us, utc_date
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
 NO_UTM = dict.fromkeys(UTM_FIELDS, "")  # read only
@@ -115,7 +114,9 @@ class Ingestor:
         event = self._event(hit, site, self.visits)
         if event.name == ENGAGEMENT and event.session_id == 0:
             # Plausible's engagement events only refresh a visit; without one they are
-            # dropped (a tab left open past the visit's end).
+            # dropped (a tab left open past the visit's end), and so is a number it introduced.
+            if event.visitor_key:
+                self.visits.numbers.discard(event.visitor_key)
             return Outcome.DROPPED, None
         flagged = event.is_bot or event.is_excluded
         return (Outcome.FLAGGED if flagged else Outcome.ACCEPTED), event
@@ -125,18 +126,34 @@ class Ingestor:
     def _event(self, hit: Hit, site: SiteRules, book: VisitBook) -> Event:
         """The hit as an enriched event, filed under its visit (joined or started)."""
         ts, local_day = self._moment(hit.timestamp, site.timezone)
-        visitor_id = self._visitor_id(hit, site, local_day)
-        visit = book.find(site.id, visitor_id, ts)
-        if visit is None:
-            # Across the site's midnight the id changes with the salt: the visit, if any, is
-            # filed under yesterday's id. Computed only on a miss, to keep the hot path short.
-            yesterday = self._visitor_id(hit, site, local_day - timedelta(days=1))
-            visit = book.find(site.id, yesterday, ts)
         self._next_seq += 1
+        key = self._visitor_key(hit, site, local_day)
+        number = None if key is None else book.numbers.get(key)
+        visit = None if number is None else book.find(site.id, number, ts)
+        if visit is None and key is not None:
+            # Across the site's midnight the hash changes with the salt: the visit, if any, is
+            # filed under the number of yesterday's hash. Computed only on a miss, to keep the
+            # hot path short.
+            yesterday = book.numbers.get(
+                self._visitor_key(hit, site, local_day - timedelta(days=1)) or 0
+            )
+            if yesterday is not None:
+                visit = book.find(site.id, yesterday, ts)
+        new_key = 0
+        if number is None:
+            # A visitor new today (or every pageview, on a site that links none): numbered
+            # after this event (see ingest/visitors.py).
+            number = self._next_seq
+            if key is not None:
+                book.numbers.add(key, number, utc_date(ts))
+                if book is self.visits:
+                    new_key = key  # logged with the event; imports keep their numbers apart
+        visitor_id = number
         if visit is not None and (hit.preset is None or STAMPED.issuperset(hit.preset)):
             # A continuing visit stamps its own acquisition, device and location attributes
             # on the event (over any preset ones), so they are not derived from the hit.
             event = self._continued(hit, site, visit, visitor_id, ts)
+            event.visitor_key = new_key
             previous_id = visit.visitor_id
             fold_event(visit, event)
             book.rekey(visit, previous_id)
@@ -145,6 +162,7 @@ class Ingestor:
             return event
         event = self._enrich(hit, site, ts)
         event.visitor_id = visitor_id
+        event.visitor_key = new_key
         self._join_or_start(event, visit, book)
         return event
 
@@ -158,6 +176,7 @@ class Ingestor:
         if last is not None and last.timestamp is timestamp and last.zone is zone:
             return last.ts, last.day
         ts = to_us(timestamp)
+        ts -= ts % 1_000_000  # stored to the second (see storage/schema.py); visits agree
         # Single-event requests each have their own `now`, but the date at the site changes
         # only on a whole second (zone offsets are whole seconds). Naive times, which
         # `astimezone` reads as the server's local time, are converted every time.
@@ -169,14 +188,15 @@ class Ingestor:
         self._stamp = _Stamp(timestamp, zone, ts, day, second)
         return ts, day
 
-    def _visitor_id(self, hit: Hit, site: SiteRules, day: date) -> int:
+    def _visitor_key(self, hit: Hit, site: SiteRules, day: date) -> int | None:
+        """The visitor's hash on `day`; None where pageviews are not linked to visitors."""
         preset_id = hit.preset.get("visitor_id") if hit.preset else None
         if isinstance(preset_id, int):
             # An imported id is already pseudonymous; scoping it to the day like a salted id
             # keeps "unique visitors" meaning the same for imported and collected data.
             return privacy.day_scoped_id(preset_id, day)
         if site.collection is not None and not site.collection.sessions:
-            return unlinked_visitor_id()
+            return None
         if hit.visitor_key is not None:
             return privacy.visitor_id(self.salts.salt(day), hit.visitor_key, "", site.id)
         return privacy.visitor_id(self.salts.salt(day), hit.ip, hit.user_agent, site.id)
@@ -338,6 +358,11 @@ class Ingestor:
                 events.append(self._event(hit, site, book))
         return events
 
+    def forget_visitors_before(self, day: date) -> None:
+        """Forget the visitor numbers introduced before `day` (UTC): their salts are gone."""
+        with self.lock:
+            self.visits.numbers.forget_before(day)
+
     def drop_sites(self, site_ids: set[int]) -> None:
         with self.lock:
             self.pending_events = [e for e in self.pending_events if e.site_id not in site_ids]
@@ -361,6 +386,8 @@ class Ingestor:
         by_id = {v.session_id: v for v in self.visits.all()}
         for event in events:
             self._next_seq = max(self._next_seq, event.seq)
+            if event.visitor_key:
+                self.visits.numbers.add(event.visitor_key, event.visitor_id, utc_date(event.ts))
             if event.session_id == 0:
                 continue
             visit = by_id.get(event.session_id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import msgspec
 
 from tinytrail.ingest.model import ENGAGEMENT, PAGEVIEW, SESSION_ATTRIBUTES, Event
+from tinytrail.ingest.visitors import VisitorNumbers
 
 MINUTE_US = 60_000_000
 
@@ -126,10 +127,11 @@ def fold_event(visit: Visit, event: Event) -> None:
 
 
 class VisitBook:
-    """Open visits by (site, visitor id), and the set changed since the last flush."""
+    """Open visits by (site, visitor number), and the numbers of the visitors of recent days."""
 
     def __init__(self, timeout_min: int) -> None:
         self.timeout_min = timeout_min
+        self.numbers = VisitorNumbers()
         self._open: dict[tuple[int, int], Visit] = {}
         self._by_id: dict[int, Visit] = {}
         # Visits displaced by a newer visit of the same visitor: closed at the next expiry.

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import msgspec
 import pyarrow as pa
 
-from tinytrail.ingest.model import EVENT_FIELDS, Event
+from tinytrail.ingest.model import EVENT_FIELDS, STORED_EVENT_FIELDS, Event
 from tinytrail.ingest.sessions import VISIT_FIELDS, Visit
 
 
@@ -97,19 +97,25 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _table(
-    rows: Sequence[msgspec.Struct], names: tuple[str, ...], types: dict[str, pa.DataType]
+    rows: Sequence[msgspec.Struct],
+    names: tuple[str, ...],
+    types: dict[str, pa.DataType],
+    stored: tuple[str, ...],
 ) -> pa.Table:
+    """The `stored` columns of `rows`, whose fields are `names`."""
     with _collector_paused():
         # Transposing tuples with zip(*) runs in C: far cheaper than a getattr per cell.
         columns = zip(*(msgspec.structs.astuple(row) for row in rows), strict=True)
         arrays = []
         for name, values in zip(names, columns, strict=True):
+            if name not in stored:
+                continue
             if name == "props":
                 values = tuple(list(v.items()) for v in values)
             elif name == "revenue_amount" and values.count(None) < len(values):
                 values = _storable_amounts(values)
             arrays.append(pa.array(values, type=types.get(name, pa.string())))
-        return pa.Table.from_arrays(arrays, names=list(names))
+        return pa.Table.from_arrays(arrays, names=list(stored))
 
 
 def _storable_amounts(amounts: tuple[float | None, ...]) -> tuple[float | None, ...]:
@@ -122,8 +128,8 @@ def _storable_amounts(amounts: tuple[float | None, ...]) -> tuple[float | None, 
 
 
 def events_table(events: Sequence[Event]) -> pa.Table:
-    return _table(events, EVENT_FIELDS, _EVENT_TYPES)
+    return _table(events, EVENT_FIELDS, _EVENT_TYPES, STORED_EVENT_FIELDS)
 
 
 def visits_table(visits: Sequence[Visit]) -> pa.Table:
-    return _table(visits, VISIT_FIELDS, _VISIT_TYPES)
+    return _table(visits, VISIT_FIELDS, _VISIT_TYPES, VISIT_FIELDS)

@@ -78,6 +78,22 @@ def _insert(
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM batch")
 
 
+def _insert_visitor_keys(con: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> None:
+    """The salted hashes behind the visitor numbers these events introduced."""
+    rows = [(e.visitor_key, e.visitor_id, e.ts) for e in events if e.visitor_key]
+    if not rows:
+        return
+    keys, numbers, times = zip(*rows, strict=True)
+    batch = pa.table(  # noqa: F841 - read by name
+        {
+            "key": pa.array(keys, pa.uint64()),
+            "number": pa.array(numbers, pa.uint64()),
+            "ts": pa.array(times, pa.timestamp("us")),
+        }
+    )
+    con.execute("INSERT INTO visitor_keys SELECT key, number, CAST(ts AS DATE) FROM batch")
+
+
 class DuckDBStore:
     dialect = "duckdb"
 
@@ -163,6 +179,7 @@ class DuckDBStore:
             con.execute("BEGIN")
             try:
                 _insert(con, "events", events, events_table)
+                _insert_visitor_keys(con, events)
                 changed = list({v.session_id: v for v in [*touched, *closed]}.values())
                 if changed:
                     ids = [v.session_id for v in changed]
@@ -350,6 +367,15 @@ class DuckDBStore:
         """The highest sequence number in use (imports allocate numbers outside the log)."""
         rows = self._cursor().execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
         return max(int(rows[0][0]), self.flushed_seq())
+
+    def visitor_keys(self, since: date) -> list[tuple[int, int, date]]:
+        """(hash, visitor number, day introduced) for the numbers introduced since `since`."""
+        sql = "SELECT key, number, day FROM visitor_keys WHERE day >= ?"
+        return [(int(k), int(n), d) for k, n, d in self._cursor().execute(sql, [since]).fetchall()]
+
+    def forget_visitor_keys(self, before: date) -> None:
+        with self._write_lock:
+            self._con.execute("DELETE FROM visitor_keys WHERE day < ?", [before])
 
     def first_event_date(self, site_id: int, timezone: ZoneInfo) -> date | None:
         """The local date of a site's earliest event (Plausible's stats start for "all")."""

@@ -4,8 +4,14 @@
 Visits live in two tables with the same columns: `sessions` holds closed visits and is
 append-only too; `sessions_open` holds the visits still running, rewritten row by row as they
 change, small (the last half hour). Queries read `all_sessions`, the union of the two.
+Visitor ids are visitor numbers; the salted hashes behind those of recent days are in
+`visitor_keys` (see ingest/visitors.py).
 Column types are the narrowest that hold the data: a site is a 4-byte integer, not a UUID,
-and strings are left to DuckDB's dictionary and FSST compression.
+and strings are left to DuckDB's dictionary and FSST compression. Times are whole seconds
+(`TIMESTAMP_S`), as Plausible and GoatCounter keep them: microseconds cost ~20 bits more per
+time after compression (3.75 against 0.81 bytes an event at 10 million events), and the order
+of events within one second is their `seq`. Databases created with microsecond columns keep
+them; every query reads either.
 """
 
 from __future__ import annotations
@@ -39,9 +45,9 @@ _SESSION_COLUMNS = f"""
     session_id UBIGINT NOT NULL,
     site_id UINTEGER NOT NULL,
     visitor_id UBIGINT NOT NULL,
-    start TIMESTAMP NOT NULL,
-    last_activity TIMESTAMP NOT NULL,
-    last_event TIMESTAMP NOT NULL,
+    start TIMESTAMP_S NOT NULL,
+    last_activity TIMESTAMP_S NOT NULL,
+    last_event TIMESTAMP_S NOT NULL,
     pageviews UINTEGER NOT NULL,
     events UINTEGER NOT NULL,
     interactive_events UINTEGER NOT NULL,
@@ -55,7 +61,7 @@ DUCKDB_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS events (
     seq UBIGINT NOT NULL,
     site_id UINTEGER NOT NULL,
-    ts TIMESTAMP NOT NULL,
+    ts TIMESTAMP_S NOT NULL,
     name VARCHAR NOT NULL,
     pathname VARCHAR NOT NULL,
     hostname VARCHAR NOT NULL,
@@ -79,6 +85,11 @@ CREATE TABLE IF NOT EXISTS rollup_days (
     site_id UINTEGER NOT NULL,
     day DATE NOT NULL,
     built_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS visitor_keys (
+    key UBIGINT NOT NULL,
+    number UBIGINT NOT NULL,
+    day DATE NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ingest_state (
     name VARCHAR PRIMARY KEY,

@@ -4,10 +4,12 @@ Two shapes share this module:
 
 * `compile_funnel`, TinyTrail's report: each step is a filter on events (a page, an event
   name); a *visit* reaches step k when it has a step-k event later than the moment it reached
-  step k-1. One chained CTE per step keeps that exact. Each step's events come from their own
-  scan (one equality each is pushed into the scan; an OR of all steps is not, and costs more
-  than the scans), and the first step's earliest times are only computed for the visits
-  that have a second-step event: the first step is usually the busiest (a home page).
+  step k-1: in a later second, or in the same one (times are stored to the second) and
+  received after it (`seq`). One chained CTE per step keeps that exact. Each step's events
+  come from their own scan (one equality each is pushed into the scan; an OR of all steps is
+  not, and costs more than the scans), and the first step's earliest times are only computed
+  for the visits that have a second-step event: the first step is usually the busiest (a home
+  page).
 * `compile_goal_funnel`, Plausible's funnels: each step is a goal; a *visitor* reaches step k
   when some chain of their events completes steps 1..k in time order (equal timestamps
   allowed, other events in between ignored) with the last one at most `window` seconds after
@@ -31,20 +33,21 @@ def compile_funnel(query: Query, steps: tuple[Node, ...], dialect: Dialect) -> C
     ctx = Context(query, dialect)
     filters = FilterSQL(ctx)
     where = " AND ".join([ctx.event_base(), "session_id <> 0", *filters.on_events(query.filters)])
-    # b<k>: the events of step k; f<k>: per visit, when it reached step k at the earliest.
+    # b<k>: the events of step k; f<k>: per visit, when it reached step k at the earliest, as
+    # (time, seq): the pair orders the events of one second.
     ctes = [
-        f"b{i} AS (SELECT session_id, ts FROM {EVENTS} "
+        f"b{i} AS (SELECT session_id, ts, seq FROM {EVENTS} "
         f"WHERE {where} AND {filters.on_events((step,))[0]})"
         for i, step in enumerate(steps)
     ]
-    first = "SELECT session_id, min(ts) AS t FROM b0"
+    first = "SELECT session_id, min((ts, seq)) AS t FROM b0"
     if len(steps) > 1:
         first += " WHERE session_id IN (SELECT session_id FROM b1)"
     ctes.append(f"f0 AS ({first} GROUP BY 1)")
     for i in range(1, len(steps)):
         ctes.append(
-            f"f{i} AS (SELECT b.session_id, min(b.ts) AS t FROM b{i} b "
-            f"JOIN f{i - 1} p ON b.session_id = p.session_id AND b.ts > p.t GROUP BY 1)"
+            f"f{i} AS (SELECT b.session_id, min((b.ts, b.seq)) AS t FROM b{i} b "
+            f"JOIN f{i - 1} p ON b.session_id = p.session_id AND (b.ts, b.seq) > p.t GROUP BY 1)"
         )
     counts = ["(SELECT count(DISTINCT session_id) FROM b0) AS c0"]
     counts += [f"(SELECT count(*) FROM f{i}) AS c{i}" for i in range(1, len(steps))]
