@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+# Any odd 64-bit constant (here 2^64 / golden ratio): see `DuckDBDialect.pair`.
+_PAIR_MASK = 0x9E3779B97F4A7C15
+
 
 class Params:
     """Bound values by generated name, so SQL pieces can be assembled in any order."""
@@ -115,8 +118,14 @@ class DuckDBDialect:
         return f"date_diff('second', {start}, {end})"
 
     def pair(self, first: str, second: str) -> str:
-        """Two 64-bit ids as one 128-bit value: exact, and cheaper to count than a struct."""
-        return f"(({first}::UHUGEINT << 64) | {second}::UHUGEINT)"
+        """Two 64-bit ids as one 128-bit value: exact, and cheap to count.
+
+        The second half is XOR-ed with a constant (a bijection, so still exact): DuckDB hashes
+        a 128-bit value as the XOR of its halves' hashes, and a visit's id often equals its
+        visitor number (both are the seq of the same first event), which hashed every such
+        pair to 0: counting 760,000 of them took minutes instead of 70 ms.
+        """
+        return f"(({first}::UHUGEINT << 64) | xor({second}, {_PAIR_MASK}::UBIGINT)::UHUGEINT)"
 
     def first_segment(self, expr: str) -> str:
         """The host part of a cleaned referrer (`t.co/x` -> `t.co`, app referrers keep their
