@@ -65,7 +65,9 @@ class Runtime:
         visits = VisitBook(settings.session_timeout_min)
         for visit in self.store.open_visits():
             visits.open(visit)
-        visits.numbers.load(self.store.visitor_keys(self._visitor_keys_horizon()))
+        horizon = self._visitor_keys_horizon()
+        visits.numbers.load(self.store.visitor_keys(horizon))
+        visits.numbers.load(self.store.hashed_visitor_ids(horizon))
         self.ingestor = Ingestor(
             self.sites, self.salts, self.geo, visits, self.wal, self.store.max_event_seq()
         )

@@ -198,6 +198,9 @@ def test_no_sessions_accepts_anonymous_hits_each_as_its_own_visitor(
     events = server.events()
     assert events[0]["visitor_id"] != events[1]["visitor_id"]
     assert not any(e["is_bot"] for e in events)  # no User-Agent is no bot signal here
+    # Nothing is kept to recognise them again: no visitor key, in memory or on disk.
+    assert server.runtime.store.fetch("SELECT count(*) FROM visitor_keys") == [(0,)]
+    assert len(server.runtime.ingestor.visits.numbers) == 0
 
 
 def test_created_at_in_the_past_is_kept_to_the_second(server: Server, gc: GoatCounter) -> None:

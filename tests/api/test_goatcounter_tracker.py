@@ -164,6 +164,9 @@ def test_ns_makes_every_hit_its_own_visitor(server: Server, site: dict[str, Any]
     beacon(server, p="/x", ns="1")
     first, second = server.events()
     assert first["visitor_id"] != second["visitor_id"]
+    # Nothing is kept to recognise them again: no visitor key, in memory or on disk.
+    assert server.runtime.store.fetch("SELECT count(*) FROM visitor_keys") == [(0,)]
+    assert len(server.runtime.ingestor.visits.numbers) == 0
 
 
 @pytest.mark.parametrize("size", ["NaN", "nan,1080,2", "-inf", "-1e400", "-5", "-3e9", "0", ""])

@@ -68,3 +68,25 @@ def test_a_returning_visitor_keeps_the_number_across_a_restart(tmp_path: Path) -
         assert back["visitor_id"] == first["visitor_id"]
         assert back["session_id"] != first["session_id"]
         assert other["visitor_id"] not in (first["visitor_id"], 0)
+
+
+def test_visitors_seen_before_the_upgrade_keep_their_hashed_ids_that_day(tmp_path: Path) -> None:
+    """A database from before visitor numbers stored the hashes as ids (the layout that
+    `visitor_keys` replaced): a visitor returning after the upgrade is still one visitor, in
+    the visit they were in."""
+    clock = Clock(MORNING)
+    for server in start_server(tmp_path / "data", clock):
+        _, site = server.tenant()
+        assert server.collect(site["id"], "/").status_code == 202
+        [key] = _keys(server)
+        store = server.runtime.store
+        for table in ("events", "sessions_open"):
+            store.fetch(f"UPDATE {table} SET visitor_id = ?", [key["key"]])
+        store.fetch("DELETE FROM visitor_keys")
+    clock.advance(minutes=10)
+    for server in start_server(tmp_path / "data", clock):
+        assert server.collect(site["id"], "/again").status_code == 202
+        before, after = server.events()
+        assert after["visitor_id"] == before["visitor_id"] == key["key"]
+        assert after["session_id"] == before["session_id"]
+        assert [v["pageviews"] for v in server.visits()] == [2]

@@ -448,10 +448,10 @@ class Importer:
         """
         if not events:
             return [], []
-        newest = max(event.ts for event in events)
-        closed = book.expire(newest)
+        closed = book.expire(max(event.ts for event in events))
         # A file in time order (as every export is) never needs the visitor numbers of days
-        # well behind its newest event again: forgetting them bounds an import's memory.
-        book.numbers.forget_before(utc_date(newest) - timedelta(days=2))
+        # well behind this batch again: forgetting them bounds an import's memory. A row more
+        # than two days older than the batch before it counts its visitor anew.
+        book.numbers.forget_before(utc_date(min(event.ts for event in events)) - timedelta(days=2))
         changed = {event.session_id for event in events}
         return closed, [visit for visit in book.all() if visit.session_id in changed]

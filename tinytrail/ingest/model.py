@@ -51,6 +51,9 @@ class Hit:
     visitor_key: str | None = None
     # Pre-resolved enrichment (imports carry these instead of an IP/UA).
     preset: dict[str, str | int] | None = None
+    # A pageview linked to no visitor (GoatCounter's "no sessions"): a visitor and a visit
+    # of its own, never recognised again.
+    unlinked: bool = False
 
 
 class Event(msgspec.Struct, array_like=True, gc=False):

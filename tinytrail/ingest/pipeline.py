@@ -139,31 +139,28 @@ class Ingestor:
             )
             if yesterday is not None:
                 visit = book.find(site.id, yesterday, ts)
-        new_key = 0
-        if number is None:
-            # A visitor new today (or every pageview, on a site that links none): numbered
-            # after this event (see ingest/visitors.py).
-            number = self._next_seq
-            if key is not None:
-                book.numbers.add(key, number, utc_date(ts))
-                if book is self.visits:
-                    new_key = key  # logged with the event; imports keep their numbers apart
-        visitor_id = number
+        # A visitor new today (or every pageview, where none are linked) is numbered after
+        # this event (see ingest/visitors.py).
+        visitor_id = self._next_seq if number is None else number
         if visit is not None and (hit.preset is None or STAMPED.issuperset(hit.preset)):
             # A continuing visit stamps its own acquisition, device and location attributes
             # on the event (over any preset ones), so they are not derived from the hit.
             event = self._continued(hit, site, visit, visitor_id, ts)
-            event.visitor_key = new_key
             previous_id = visit.visitor_id
             fold_event(visit, event)
             book.rekey(visit, previous_id)
             if book is self.visits:
                 self.touched[visit.session_id] = visit
-            return event
-        event = self._enrich(hit, site, ts)
-        event.visitor_id = visitor_id
-        event.visitor_key = new_key
-        self._join_or_start(event, visit, book)
+        else:
+            event = self._enrich(hit, site, ts)
+            event.visitor_id = visitor_id
+            self._join_or_start(event, visit, book)
+        if number is None and key is not None:
+            # Remembered only once the event exists, and logged with it; an import's numbers
+            # stay in its own book.
+            book.numbers.add(key, visitor_id, utc_date(ts))
+            if book is self.visits:
+                event.visitor_key = key
         return event
 
     def _moment(self, timestamp: datetime, zone: tzinfo) -> tuple[int, date]:
@@ -195,7 +192,7 @@ class Ingestor:
             # An imported id is already pseudonymous; scoping it to the day like a salted id
             # keeps "unique visitors" meaning the same for imported and collected data.
             return privacy.day_scoped_id(preset_id, day)
-        if site.collection is not None and not site.collection.sessions:
+        if hit.unlinked or (site.collection is not None and not site.collection.sessions):
             return None
         if hit.visitor_key is not None:
             return privacy.visitor_id(self.salts.salt(day), hit.visitor_key, "", site.id)
@@ -388,6 +385,10 @@ class Ingestor:
             self._next_seq = max(self._next_seq, event.seq)
             if event.visitor_key:
                 self.visits.numbers.add(event.visitor_key, event.visitor_id, utc_date(event.ts))
+            elif event.visitor_id > event.seq:
+                # Logged before visitor numbers: the id is the hash itself (a number never
+                # exceeds its event's seq), and stays the visitor's number today.
+                self.visits.numbers.add(event.visitor_id, event.visitor_id, utc_date(event.ts))
             if event.session_id == 0:
                 continue
             visit = by_id.get(event.session_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import secrets
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -272,10 +271,9 @@ def _to_hit(
     params = {} if raw.event else shared.params(raw.query, tagged)
     ip, agent, session = raw.ip.strip(), raw.user_agent, raw.session
     visitor_key: str | None = session or None
-    if visitor_key is None and no_sessions and not (ip and agent):
-        # No identity at all: each such hit is a visitor of its own (quirk Q9), instead of
-        # upstream's one session shared by every anonymous hit of the site.
-        visitor_key = secrets.token_hex(16)
+    # No identity at all: each such hit is a visitor of its own (quirk Q9), instead of
+    # upstream's one session shared by every anonymous hit of the site.
+    unlinked = visitor_key is None and no_sessions and not (ip and agent)
     # A preset (even empty) makes the hint the only bot signal when no User-Agent is sent:
     # an API hit without one is a server-side count, not a suspicious browser.
     location = raw.location
@@ -294,6 +292,7 @@ def _to_hit(
         bot_hint=raw.bot > 0,
         visitor_key=visitor_key,
         preset=preset,
+        unlinked=unlinked,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import secrets
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -147,7 +146,7 @@ def _decode(request: Request, runtime: Runtime, site: SiteRules, ip: str) -> tup
         params=query,
         screen_width=rules.screen_width(width),
         bot_hint=bot >= 150,
-        visitor_key=secrets.token_hex(16) if no_session else None,
+        unlinked=no_session,
     )
     return hit, title
 
