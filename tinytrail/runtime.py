@@ -65,12 +65,11 @@ class Runtime:
         visits = VisitBook(settings.session_timeout_min)
         for visit in self.store.open_visits():
             visits.open(visit)
+        last_seq = self.store.max_event_seq()
         horizon = self._visitor_keys_horizon()
         visits.numbers.load(self.store.visitor_keys(horizon))
-        visits.numbers.load(self.store.hashed_visitor_ids(horizon))
-        self.ingestor = Ingestor(
-            self.sites, self.salts, self.geo, visits, self.wal, self.store.max_event_seq()
-        )
+        visits.numbers.load(self.store.hashed_visitor_ids(horizon, last_seq))
+        self.ingestor = Ingestor(self.sites, self.salts, self.geo, visits, self.wal, last_seq)
         known_sites = self.sites.ids()
         recover(self.store, self.ingestor, known_sites=known_sites)
         self._purge_orphans(known_sites)

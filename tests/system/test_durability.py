@@ -84,6 +84,17 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     assert missing == []
 
 
+def _pageview(base: str, site: str, path: str) -> None:
+    """One pageview of the same visitor (IP and User-Agent), acknowledged."""
+    response = httpx.post(
+        f"{base}/api/v1/collect",
+        json={"website_id": site, "event_type": "page_view", "path": path,
+              "url": f"https://durable.example{path}"},
+        headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.9"},
+    )  # fmt: skip
+    assert response.status_code == 202
+
+
 def test_a_site_deleted_just_before_a_crash_loses_its_stored_data_at_the_next_start(
     tmp_path: Path,
 ) -> None:
@@ -93,13 +104,7 @@ def test_a_site_deleted_just_before_a_crash_loses_its_stored_data_at_the_next_st
     try:
         site = _create_site(server.url)
         for n in range(3):
-            response = httpx.post(
-                f"{server.url}/api/v1/collect",
-                json={"website_id": site, "event_type": "page_view", "path": f"/p{n}",
-                      "url": f"https://durable.example/p{n}"},
-                headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.9"},
-            )  # fmt: skip
-            assert response.status_code == 202
+            _pageview(server.url, site, f"/p{n}")
     finally:
         server.stop()
     # The metadata delete committed, then the process died before purging the event store.
@@ -122,20 +127,10 @@ def test_a_visitor_keeps_their_number_after_a_crash_before_any_flush(tmp_path: P
     server.start()
     try:
         site = _create_site(server.url)
-
-        def pageview(path: str) -> None:
-            response = httpx.post(
-                f"{server.url}/api/v1/collect",
-                json={"website_id": site, "event_type": "page_view", "path": path,
-                      "url": f"https://durable.example{path}"},
-                headers={"User-Agent": CHROME_UA, "X-Forwarded-For": "198.51.100.9"},
-            )  # fmt: skip
-            assert response.status_code == 202
-
-        pageview("/first")
+        _pageview(server.url, site, "/first")
         server.kill()  # only the log has the event, and the number's hash
         server.start()
-        pageview("/second")
+        _pageview(server.url, site, "/second")
     finally:
         server.stop()
     with duckdb.connect(str(data / "events.duckdb"), read_only=True) as con:

@@ -134,9 +134,8 @@ class Ingestor:
             # Across the site's midnight the hash changes with the salt: the visit, if any, is
             # filed under the number of yesterday's hash. Computed only on a miss, to keep the
             # hot path short.
-            yesterday = book.numbers.get(
-                self._visitor_key(hit, site, local_day - timedelta(days=1)) or 0
-            )
+            yesterday_key = self._visitor_key(hit, site, local_day - timedelta(days=1))
+            yesterday = None if yesterday_key is None else book.numbers.get(yesterday_key)
             if yesterday is not None:
                 visit = book.find(site.id, yesterday, ts)
         # A visitor new today (or every pageview, where none are linked) is numbered after

@@ -373,19 +373,18 @@ class DuckDBStore:
         sql = "SELECT key, number, day FROM visitor_keys WHERE day >= ?"
         return [(int(k), int(n), d) for k, n, d in self._cursor().execute(sql, [since]).fetchall()]
 
-    def hashed_visitor_ids(self, since: date) -> list[tuple[int, int, date]]:
+    def hashed_visitor_ids(self, since: date, last_seq: int) -> list[tuple[int, int, date]]:
         """Visitor ids stored as hashes (before visitor numbers) since `since`, as rows of
         `visitor_keys` mapping each hash to itself: a visitor seen before an upgrade keeps
-        their id, and their running visit, that day. A number never exceeds the highest seq;
-        a hash does (but for odds of about 2^-40)."""
-        bound = self.max_event_seq()
+        their id, and their running visit, that day. A number never exceeds the highest seq
+        (`last_seq`, `max_event_seq`); a hash does (but for odds of about 2^-40)."""
         sql = (
             "SELECT DISTINCT visitor_id, CAST(ts AS DATE) FROM events "
             "WHERE ts >= ? AND visitor_id > ? "
             "UNION SELECT DISTINCT visitor_id, CAST(start AS DATE) FROM sessions_open "
             "WHERE visitor_id > ?"
         )
-        rows = self._cursor().execute(sql, [since, bound, bound]).fetchall()
+        rows = self._cursor().execute(sql, [since, last_seq, last_seq]).fetchall()
         return [(int(v), int(v), d) for v, d in rows]
 
     def forget_visitor_keys(self, before: date) -> None:
