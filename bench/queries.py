@@ -445,7 +445,7 @@ def catalogue() -> list[Bench]:
         Bench("regions", "panel", _visitors_by("visit:region"), v2_rows,
               _by_visit("region", 10, "region <> ''"), _one_dim, p),
         Bench("cities", "panel", _visitors_by("visit:city"), v2_rows,
-              _by_visit("city", 10, "city <> 0"), _one_dim, p),
+              _by_visit("city", 10, "city <> ''"), _one_dim, p),
         Bench("browsers", "panel", _visitors_by("visit:browser"), v2_rows,
               _by_visit(placeholder("browser", "(not set)")), _one_dim, p),
         Bench("operating systems", "panel", _visitors_by("visit:os"), v2_rows,

@@ -24,7 +24,8 @@ _VISIT_ATTRIBUTES = """
     utm_content String, utm_term String, browser LowCardinality(String),
     browser_version LowCardinality(String), os LowCardinality(String),
     os_version LowCardinality(String), device LowCardinality(String),
-    country LowCardinality(String), region LowCardinality(String), city UInt32,
+    country LowCardinality(String), region LowCardinality(String),
+    city LowCardinality(String),
     screen_width UInt16"""
 CLICKHOUSE_EVENTS = f"""
 CREATE TABLE events (

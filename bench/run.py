@@ -577,18 +577,19 @@ class Run:
             "DuckDB reads the server's own file. Both use 2 threads.",
             "Storage: events.duckdb also holds visits and rollups; ClickHouse's figure is its "
             "events table alone (without our log sequence column), as the issue quotes it.",
-            "What limits storage (2026-11-23, each column copied alone into a fresh file): "
-            "visitor numbers (the seq of a visitor's first event of the day) and times to the "
-            "second took ~15 B/event off the layout before them (random 64-bit hashed ids: "
-            "8.6 B on events and 3.6 B on visits; microsecond times: 3.75 B on events and "
-            "5.5 B for the three times of a visit; now ~2.2 + 0.9 and 0.8 + 2.7). What is left "
-            "on events is mostly visit attributes stamped on every event (~10 B: referrer 2.2, "
-            "country 1.1, source 1.1, a dozen short strings at ~0.5 each), city ids (3.2 B: "
-            "GeoNames ids bit-pack at ~23 bits where a dictionary of a segment's few cities "
-            "would take ~0.8 B as text), the path (2.2) and the visit id (2.1); visits keep "
-            "~13 B, rollups ~8 B, free blocks from rollup rebuilds 2-4 B. Reaching 25 B needs "
-            "fewer stored copies (visit attributes kept on visits only and joined at query "
-            "time) and dictionary-coded city ids.",
+            "What limits storage (2026-11-23, each table and column copied alone into a fresh "
+            "file, on the layout before city ids became text): events 21.2 B/event, visits "
+            "12.5, rollups 7.0 (referrer with source 2.5, the three page rollups 2.0, entry and "
+            "exit pages 1.0), and ~5.5 B of the file is free or partly filled blocks left by "
+            "appends and rewrites. City ids are text since then: DuckDB bit-packs integers over "
+            "their range (~23 bits for GeoNames ids) but gives strings a dictionary per "
+            "segment, so they went from 3.2 to 0.8 B on events and from 1.4 to 0.3 on visits. "
+            "What is left on events is mostly visit attributes stamped on every event (~10 B: "
+            "referrer 2.2, country 1.1, source 1.1, a dozen short strings at ~0.5 each, the "
+            "floor of a dictionary-coded column here), the path (2.2), the visitor number "
+            "(2.2), the visit id (2.1) and the time (0.9). Reaching 25 B needs fewer stored "
+            "copies: visit attributes kept on visits only and joined at query time, or coded "
+            "as small integers that bit-pack and run-length encode.",
             "Rollups live in one table per key (only that key's rows are read); time spent in "
             "a small report is then mostly DuckDB's fixed cost per statement (~3 ms for a "
             "grouped query on a few thousand rows on this machine) plus the HTTP round trip.",

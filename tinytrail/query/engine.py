@@ -157,7 +157,7 @@ class Engine:
         if dim is not None and dim.names:
             return names.name_of(dim.names, value)
         if name == "visit:city":
-            return int(value)
+            return int(value or 0)  # a GeoNames id, stored as text
         return value
 
 

@@ -62,9 +62,9 @@ def _country_codes_by_name() -> dict[str, str]:
     return table
 
 
-def codes_for_names(kind: str, names: tuple[object, ...]) -> tuple[str | int, ...]:
+def codes_for_names(kind: str, names: tuple[object, ...]) -> tuple[str, ...]:
     """Filter clauses given as names, turned into the stored codes (unknown names match none)."""
-    codes: list[str | int] = []
+    codes: list[str] = []
     for name in names:
         text = str(name).lower()
         if kind == "country":
@@ -73,5 +73,5 @@ def codes_for_names(kind: str, names: tuple[object, ...]) -> tuple[str | int, ..
             found = [s.code for s in pycountry.subdivisions if s.name.lower() == text]
             codes.extend(found or [f"?{name}"])
         else:
-            codes.extend(city_ids(text) or (-1,))
+            codes.extend([str(geoname_id) for geoname_id in city_ids(text)] or [f"?{name}"])
     return tuple(codes)

@@ -11,7 +11,10 @@ and strings are left to DuckDB's dictionary and FSST compression. Times are whol
 (`TIMESTAMP_S`), as Plausible and GoatCounter keep them: microseconds cost ~20 bits more per
 time after compression (3.75 against 0.81 bytes an event at 10 million events), and the order
 of events within one second is their `seq`. Databases created with microsecond columns keep
-them; every query reads either.
+them; every query reads either. City ids (GeoNames) are kept as text, "" when unknown: DuckDB
+bit-packs integers over their range (~23 bits for these ids) but gives strings a dictionary per
+segment, and a segment sees a few hundred cities (3.2 against ~0.8 bytes an event). Databases
+that stored them as integers are converted when opened (`CITY_TEXT`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ _VISIT_ATTRIBUTE_COLUMNS = """
     device VARCHAR NOT NULL,
     country VARCHAR NOT NULL,
     region VARCHAR NOT NULL,
-    city UINTEGER NOT NULL,
+    city VARCHAR NOT NULL,
     screen_width USMALLINT NOT NULL"""
 
 _SESSION_COLUMNS = f"""
@@ -99,10 +102,15 @@ CREATE TABLE IF NOT EXISTS ingest_state (
 
 # Daily rollups: one table per rollup key (see tinytrail/query/sql/rollups.py), its key columns
 # in their stored types. `rollup_days` lists the site-days that are built.
-_KEY_COLUMN_TYPES = {"city": "UINTEGER", "screen_width": "USMALLINT"}
+_KEY_COLUMN_TYPES = {"screen_width": "USMALLINT"}
 ROLLUP_TABLES = tuple(key.table for key in KEYS)
-# Stored in `ingest_state` as 'rollup_layout'; rollups of another layout are rebuilt.
-ROLLUP_LAYOUT = zlib.crc32(layout_signature().encode())
+# Stored in `ingest_state` as 'rollup_layout'; rollups of another layout (keys, components or
+# key column types) are dropped and rebuilt.
+ROLLUP_LAYOUT = zlib.crc32(f"{layout_signature()};{sorted(_KEY_COLUMN_TYPES.items())}".encode())
+# The tables with a `city` column, and the conversion from integer ids (0: unknown) to the
+# stored text, for inserted rows and for databases of earlier versions.
+CITY_TABLES = ("events", "sessions", "sessions_open")
+CITY_TEXT = "CASE WHEN city = 0 THEN '' ELSE CAST(city AS VARCHAR) END"
 # The single table of earlier versions (key name and text values); dropped on open, and the
 # days it covered are rebuilt by the nightly job.
 LEGACY_ROLLUP_TABLE = "rollups"

@@ -38,7 +38,7 @@ from tinytrail.query.sql.rollups import (
 E, S = "ev", "se"
 MAX_STACKED_GOALS = 12  # goal breakdowns scan once per goal up to this many goals
 MAX_OFFSET = 2**40  # past any real row count; keeps absurd offsets inside the engine's int range
-LOCATION_COLUMNS = {"country": "''", "region": "''", "city": "0"}
+LOCATION_COLUMNS = {"country": "''", "region": "''", "city": "''"}
 SCREEN_BUCKETS = ((375, "320-375"), (768, "376-768"), (1024, "769-1024"), (1440, "1025-1440"))
 
 

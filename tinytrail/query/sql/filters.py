@@ -101,11 +101,11 @@ class FilterSQL:
         if dim.placeholder:
             clauses = tuple("" if c == dim.placeholder else c for c in clauses)
         if dim.column == "city":
-            if positive_op(node.op) != "is":
-                # visit:city shows the GeoNames id: substrings and patterns read it as text.
-                text = self.ctx.dialect.to_text(dim.column)
-                return self._match(text, node.op, tuple(map(str, clauses)), node.case_sensitive)
-            clauses = tuple(int(c) if str(c).lstrip("-").isdigit() else -1 for c in clauses)
+            # GeoNames ids, stored as text: 2643743 and "2643743" name the same city.
+            ids = tuple(str(c) for c in clauses)
+            if positive_op(node.op) == "is":
+                ids = tuple(str(int(c)) if c.isdigit() else c for c in ids)
+            clauses = ids
         return self._match(dim.column, node.op, clauses, node.case_sensitive)
 
     def _name_match(self, dim: Dimension, node: Filter) -> str:

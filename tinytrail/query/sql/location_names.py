@@ -1,6 +1,6 @@
 """Which location codes have a display name that a text filter matches.
 
-Events store location codes (country, ISO 3166-2 region, GeoNames city id); the
+Events store location codes (country, ISO 3166-2 region, GeoNames city id as text); the
 `visit:*_name` dimensions show names looked up in Python (`tinytrail.query.names`). A
 `contains`/`matches` filter on a name is therefore turned into the set of codes whose display
 name it matches, and the event query filters by those codes. Plausible evaluates such filters
@@ -30,18 +30,17 @@ from tinytrail.query.geonames import city_names
 from tinytrail.query.sql.dialect import DuckDBDialect, Params
 from tinytrail.query.sql.operators import positive_sql
 
-Code = str | int
-_EMPTY: dict[str, Code] = {"country": "", "region": "", "city": 0}  # no location: no name
+_EMPTY = ""  # the stored code of an unknown location, which has no name
 _CACHE_SIZE = 16  # recent answers (a dashboard asks the same filter for several reports)
 
 _lock = threading.Lock()
 _connection: duckdb.DuckDBPyConnection | None = None
 _loaded: set[str] = set()
-_cache: OrderedDict[tuple[object, ...], tuple[Code, ...]] = OrderedDict()
+_cache: OrderedDict[tuple[object, ...], tuple[str, ...]] = OrderedDict()
 
 
-def _table(kind: str) -> tuple[list[Code], list[str]]:
-    codes: list[Code]
+def _table(kind: str) -> tuple[list[str], list[str]]:
+    codes: list[str]
     if kind == "country":
         codes = [country.alpha_2 for country in pycountry.countries]
         shown = [names.country_name(str(code)) for code in codes]
@@ -50,10 +49,10 @@ def _table(kind: str) -> tuple[list[Code], list[str]]:
         shown = [names.region_name(str(code)) for code in codes]
     elif kind == "city":
         table = city_names()
-        codes, shown = list(table), list(table.values())
+        codes, shown = [str(geoname_id) for geoname_id in table], list(table.values())
     else:
         raise ValueError(f"unknown location kind {kind}")
-    return [*codes, _EMPTY[kind]], [*shown, ""]
+    return [*codes, _EMPTY], [*shown, ""]
 
 
 def _cursor(kind: str) -> duckdb.DuckDBPyConnection:
@@ -63,9 +62,8 @@ def _cursor(kind: str) -> duckdb.DuckDBPyConnection:
             _connection = duckdb.connect(":memory:", config={"threads": 1})
         if kind not in _loaded:
             codes, shown = _table(kind)
-            code_type = "UBIGINT" if kind == "city" else "VARCHAR"
             _connection.execute(
-                f"CREATE TABLE {kind} AS SELECT unnest($codes::{code_type}[]) AS code, "
+                f"CREATE TABLE {kind} AS SELECT unnest($codes::VARCHAR[]) AS code, "
                 "unnest($names::VARCHAR[]) AS name",
                 {"codes": codes, "names": shown},
             )
@@ -75,7 +73,7 @@ def _cursor(kind: str) -> duckdb.DuckDBPyConnection:
 
 def codes_matching(
     kind: str, op: str, clauses: tuple[object, ...], case_sensitive: bool
-) -> tuple[Code, ...]:
+) -> tuple[str, ...]:
     """The codes of `kind` ("country", "region", "city") whose display name the positive
     operator `op` ("is", "contains", "matches") matches with any clause, in code order.
 
