@@ -1,5 +1,5 @@
-"""The `tinytrail` command: serve, settings, import, aggregate, export, api-keys, demo and the
-set-up commands create-admin and doctor."""
+"""The `tinytrail` command: serve, settings, import, aggregate, compact, export, api-keys, demo
+and the set-up commands create-admin and doctor."""
 
 from __future__ import annotations
 
@@ -274,6 +274,40 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compact_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "compact",
+        help="rewrite the event store without its free space (with the server stopped)",
+    )
+    parser.add_argument("--data-dir", dest="data_dir", default=None, help="the data folder")
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from tinytrail.storage.compaction import CompactionError, compact
+
+    settings = load_settings(flags={"data_dir": args.data_dir})
+    path = settings.events_path
+    if not path.exists():
+        fail(f"no event store in {settings.data_dir}")
+        return 2
+    if store_in_use(settings):
+        fail(f"the event store {path} is in use (a server?); stop it and run compact again")
+        return 2
+    try:
+        done = compact(path)
+    except (CompactionError, duckdb.Error, OSError) as exc:
+        fail(f"compaction failed, the store is unchanged: {exc}")
+        return 1
+    mib = 1 << 20
+    print(
+        f"compacted {path}: {done.before / mib:,.1f} MiB -> {done.after / mib:,.1f} MiB "
+        f"({done.before - done.after:,} bytes freed)"
+    )
+    return 0
+
+
 def _report_remote_aggregate(response: Any) -> int:
     """The server's answer in words: its message, or why it refused (never a raw envelope)."""
     try:
@@ -345,6 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.add_argument("--markdown", action="store_true", help="print the settings table")
     _import_parser(sub)
     _aggregate_parser(sub)
+    _compact_parser(sub)
     from tinytrail import cli_goatcounter as goat
 
     goat.export_parser(sub)
@@ -360,6 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "settings": cmd_settings,
         "import": cmd_import,
         "aggregate": cmd_aggregate,
+        "compact": cmd_compact,
         "export": cmd_export,
         "api-keys": cmd_api_keys,
         "demo": cmd_demo,
