@@ -584,17 +584,19 @@ class Run:
             "TinyTrail answers unfiltered reports from its daily rollups (built at ingestion "
             "time by the nightly job); the references compute from raw events and visits.",
             "ClickHouse tables mirror Plausible's layout (MergeTree ordered by site and day, "
-            "LowCardinality strings), loaded from the same rows and merged (OPTIMIZE FINAL); "
-            "DuckDB reads the server's own file. Both use 2 threads.",
+            "LowCardinality strings; city ids as text, as we store them, where Plausible keeps "
+            "a UInt32), loaded from the same rows and merged (OPTIMIZE FINAL); DuckDB reads "
+            "the server's own file. Both use 2 threads.",
             "Storage: events.duckdb also holds visits and rollups; ClickHouse's figure is its "
             "events table alone (without our log sequence column), as the issue quotes it.",
             "What limits storage (2026-11-23, each table and column copied alone into a fresh "
             "file, on the layout before city ids became text): events 21.2 B/event, visits "
             "12.5, rollups 7.0 (referrer with source 2.5, the three page rollups 2.0, entry and "
-            "exit pages 1.0), and 3.4 B of the file was free or partly filled blocks left by "
-            "appends and rewrites (`tinytrail compact` gave them back: 44.3 to 40.2 B). City ids are text since then: DuckDB bit-packs integers over "
-            "their range (~23 bits for GeoNames ids) but gives strings a dictionary per "
-            "segment, so they went from 3.2 to 0.8 B on events and from 1.4 to 0.3 on visits. "
+            "exit pages 1.0), and 4.1 B of the file was free or partly filled blocks left by "
+            "appends and rewrites (`tinytrail compact` gave them back: 44.3 to 40.2 B). City "
+            "ids are text since then: DuckDB bit-packs integers over their range (~23 bits for "
+            "GeoNames ids) but gives strings a dictionary per segment, so they went from 3.2 "
+            "to 0.8 B on events and from 1.4 to 0.3 on visits. "
             "What is left on events is mostly visit attributes stamped on every event (~10 B: "
             "referrer 2.2, country 1.1, source 1.1, a dozen short strings at ~0.5 each, the "
             "floor of a dictionary-coded column here), the path (2.2), the visitor number "

@@ -296,8 +296,11 @@ def cmd_compact(args: argparse.Namespace) -> int:
         fail(f"the event store {path} is in use (a server?); stop it and run compact again")
         return 2
     try:
-        done = compact(path)
-    except (CompactionError, duckdb.Error, OSError) as exc:
+        done = compact(path, memory_limit=settings.duckdb_memory_limit)
+    except CompactionError as exc:
+        fail(f"compaction failed: {exc}")
+        return 1
+    except (duckdb.Error, OSError) as exc:
         fail(f"compaction failed, the store is unchanged: {exc}")
         return 1
     mib = 1 << 20

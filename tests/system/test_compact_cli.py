@@ -97,6 +97,7 @@ def test_compact_frees_the_space_of_a_deleted_site_and_keeps_the_rest(tmp_path: 
         server.stop()
     before = stored(data)
     size = (data / "events.duckdb").stat().st_size
+    (data / "events.duckdb").chmod(0o640)
 
     done = run_compact(data)
 
@@ -104,6 +105,7 @@ def test_compact_frees_the_space_of_a_deleted_site_and_keeps_the_rest(tmp_path: 
     assert "compacted" in done.stdout
     assert (data / "events.duckdb").stat().st_size < size
     assert not list(data.glob("*.compacting*"))
+    assert (data / "events.duckdb").stat().st_mode & 0o777 == 0o640
     assert stored(data) == before
     assert before["events"] == 60_000
     server = ServerProcess(data)

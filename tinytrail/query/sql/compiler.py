@@ -589,6 +589,8 @@ class Compiler:
         parts = []
         for name, direction in order:
             column = f"d{q.dimensions.index(name)}" if name in q.dimensions else f"m_{name}"
+            if name == "visit:city":  # GeoNames ids are stored as text but sort as numbers
+                column = f"TRY_CAST({column} AS UBIGINT)"
             parts.append(f"{column} {direction.upper()} NULLS LAST")
         # Plausible leaves ties in storage order; we break them by the dimensions for
         # answers that do not change between runs.

@@ -101,11 +101,13 @@ class FilterSQL:
         if dim.placeholder:
             clauses = tuple("" if c == dim.placeholder else c for c in clauses)
         if dim.column == "city":
-            # GeoNames ids, stored as text: 2643743 and "2643743" name the same city.
+            # GeoNames ids, stored as text ("" when unknown, where Plausible stores 0):
+            # 2643743 and "2643743" name the same city, and 0 the unknown one. Digits have
+            # no case, so matching needs no lower().
             ids = tuple(str(c) for c in clauses)
             if positive_op(node.op) == "is":
-                ids = tuple(str(int(c)) if c.isdigit() else c for c in ids)
-            clauses = ids
+                ids = tuple(_city_code(c) for c in ids)
+            return self._match(dim.column, node.op, ids, True)
         return self._match(dim.column, node.op, clauses, node.case_sensitive)
 
     def _name_match(self, dim: Dimension, node: Filter) -> str:
@@ -166,3 +168,11 @@ class FilterSQL:
         for key, value in goal.custom_props:
             base += f" AND {d.map_get('props', p(key))} = {p(value)}"
         return f"({base})"
+
+
+def _city_code(clause: str) -> str:
+    """A city id as stored: decimal text without leading zeros, "" for 0 (unknown)."""
+    if not (clause.isascii() and clause.isdigit()):
+        return clause  # matches no stored id
+    number = int(clause)
+    return str(number) if number else ""
