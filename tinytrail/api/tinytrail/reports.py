@@ -216,8 +216,14 @@ _DEVICE_LISTS = (
 async def devices(request: Request, params: ReportParams) -> Response:
     runtime = runtime_of(request)
     data: dict[str, Any] = {"period": _period(params)}
-    for key, dimension, label in _DEVICE_LISTS:
-        result = await _run(runtime, params.query(("visits",), dimensions=(dimension,)))
+    # Independent small queries: run side by side, they cost about the slowest one's time.
+    results = await asyncio.gather(
+        *(
+            _run(runtime, params.query(("visits",), dimensions=(dimension,)))
+            for _, dimension, _ in _DEVICE_LISTS
+        )
+    )
+    for (key, dimension, label), result in zip(_DEVICE_LISTS, results, strict=True):
         data[key] = [
             {label: shapes.device_label(dimension, row.dimensions[0]), "visits": row.metrics[0]}
             for row in result.rows
@@ -233,22 +239,26 @@ async def devices(request: Request, params: ReportParams) -> Response:
 @report
 async def flow(request: Request, params: ReportParams) -> Response:
     runtime = runtime_of(request)
-    lists = {}
-    for key, dimension, label in (
+    sides = (
         ("landing_pages", "visit:entry_page", "entries"),
         ("exit_pages", "visit:exit_page", "exits"),
-    ):
-        # Visits made only of custom events have no entry or exit page.
-        has_page = Filter("is_not", dimension, ("",))
-        query = params.query(
+    )
+    queries = [
+        params.query(
             ("visits",),
             dimensions=(dimension,),
-            filters=(has_page,),
+            # Visits made only of custom events have no entry or exit page.
+            filters=(Filter("is_not", dimension, ("",)),),
             limit=params.per_page,
             offset=params.offset,
         )
-        result = await _run(runtime, query)
-        lists[key] = [{"path": r.dimensions[0], label: r.metrics[0]} for r in result.rows]
+        for _, dimension, _ in sides
+    ]
+    results = await asyncio.gather(*(_run(runtime, query) for query in queries))  # side by side
+    lists = {
+        key: [{"path": r.dimensions[0], label: r.metrics[0]} for r in result.rows]
+        for (key, _, label), result in zip(sides, results, strict=True)
+    }
     if params.csv:
         return shapes.csv_rows("flow", ["path", "entries"], lists["landing_pages"])
     return success(
