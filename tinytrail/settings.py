@@ -242,7 +242,7 @@ OPTIONS: tuple[Option, ...] = (
         ("TINYTRAIL_MAX_BACKLOG",),
         None,
         _parse_positive,
-        "200000",
+        "100000",
         "Accepted events that may wait in memory for the event store; beyond that, collectors "
         "hold their answers (up to 5 s each) while it catches up, so a sustained overload "
         "slows senders down instead of filling the server's memory.",
@@ -310,7 +310,7 @@ class Settings:
     geoip_db: str = ""
     max_body_bytes: int = 65536
     flush_interval_ms: int = 500
-    max_backlog: int = 200_000
+    max_backlog: int = 100_000
     wal_fsync: bool = True
     duckdb_memory_limit: str = "160MB"
     session_timeout_min: int = 30
