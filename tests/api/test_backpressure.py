@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.api.goatcounter_client import account, hit
 from tests.support import CHROME_UA, Server, start_server
 
 
@@ -81,3 +83,21 @@ def test_the_events_api_waits_too(server: Server) -> None:
     assert done.wait(5)
     assert results[0].status_code == 202
     assert sorted(event["pathname"] for event in server.events()) == ["/held", "/p0", "/p1"]
+
+
+def test_a_backlog_past_a_quarter_of_the_limit_is_flushed_before_the_interval(
+    tmp_path: Path,
+) -> None:
+    """GoatCounter batches can outrun a flusher that only wakes every interval: once
+    a quarter of the limit (at least 10,000 events) waits, it flushes at once."""
+    env = {"TINYTRAIL_MAX_BACKLOG": "40000", "TINYTRAIL_FLUSH_INTERVAL_MS": "600000"}
+    for server in start_server(tmp_path / "data", **env):
+        gc = account(server)[0]
+        store = server.runtime.store
+        for batch in range(21):
+            hits = [hit(f"/b{batch}/{n}") for n in range(500)]
+            assert gc.count(*hits, no_sessions=True).status_code == 202
+        deadline = time.monotonic() + 20
+        while store.fetch("SELECT count(*) FROM events")[0][0] < 10_000:
+            assert time.monotonic() < deadline, "the flusher waited for its interval"
+            time.sleep(0.05)

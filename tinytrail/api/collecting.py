@@ -113,6 +113,7 @@ async def accept(runtime: Runtime, hits: list[Hit]) -> list[Outcome]:
     if runtime.flusher.backlog() >= runtime.settings.max_backlog:
         await _hold(runtime)
     result = runtime.ingestor.ingest(hits)
+    runtime.flusher.nudge()
     if any(outcome is Outcome.ACCEPTED for outcome in result.outcomes):
         await runtime.wal.wait(result.ticket)
     return result.outcomes
@@ -123,6 +124,7 @@ async def accept_one(runtime: Runtime, hit: Hit) -> Outcome:
     if runtime.flusher.backlog() >= runtime.settings.max_backlog:
         await _hold(runtime)
     outcome, ticket = runtime.ingestor.ingest_one(hit)
+    runtime.flusher.nudge()
     if outcome is Outcome.ACCEPTED and (on_disk := runtime.wal.durable(ticket)) is not None:
         await on_disk
     return outcome

@@ -302,13 +302,24 @@ class GoatCounterRepo:
             )
             return list(s.scalars(query))
 
+    def unknown_titles(
+        self, site_id: int, items: Iterable[tuple[bool, str, str]]
+    ) -> list[tuple[bool, str, str]]:
+        """The items `remember_titles` would store, from memory alone: collectors call it
+        on the event loop and hand the store a thread only when some title is new (a
+        thread hop costs a /count request more than the lookups, under load)."""
+        return [item for item in items if self._title_is_new(site_id, *item)]
+
+    def _title_is_new(self, site_id: int, event: bool, path: str, title: str) -> bool:
+        cached = self._titles.get((site_id, event, path))
+        return cached is None or (not cached and bool(title))
+
     def remember_titles(self, site_id: int, items: Iterable[tuple[bool, str, str]]) -> None:
         """Keep the first title seen for each path (later ones only replace an empty title)."""
         for event, path, title in items:
-            key = (site_id, event, path)
-            cached = self._titles.get(key)
-            if cached is not None and (cached or not title):
+            if not self._title_is_new(site_id, event, path, title):
                 continue
+            key = (site_id, event, path)
             _retry_when_locked(self._store_title, site_id, event, path, title)
             with self._lock:
                 if len(self._titles) >= TITLE_CACHE_LIMIT:

@@ -144,9 +144,9 @@ async def count(call: Call) -> Response:
         outcomes = await accept(call.runtime, accepted)
         # Bots get no path rows upstream (reference 8.3): only counted hits name their path.
         counted = [t for t, o in zip(titles, outcomes, strict=True) if o is Outcome.ACCEPTED]
-        if counted:
-            repo = call.runtime.goatcounter.repo
-            await asyncio.to_thread(repo.remember_titles, site.id, counted)
+        repo = call.runtime.goatcounter.repo
+        if counted and (new_titles := repo.unknown_titles(site.id, counted)):
+            await asyncio.to_thread(repo.remember_titles, site.id, new_titles)
     headers = {"X-Goatcounter-Filter": ", ".join(map(str, filtered))} if filtered else {}
     if errors:
         raise GoatCounterError(400, {"errors": errors}, headers)
