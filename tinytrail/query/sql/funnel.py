@@ -5,7 +5,8 @@ Two shapes share this module:
 * `compile_funnel`, TinyTrail's report: each step is a filter on events (a page, an event
   name); a *visit* reaches step k when it has a step-k event later than the moment it reached
   step k-1: in a later second, or in the same one (times are stored to the second) and
-  received after it (`seq`). One chained CTE per step keeps that exact. Each step's events
+  received after it (`seq`), both packed in one number (`Dialect.arrival`). One chained CTE
+  per step keeps that exact. Each step's events
   come from their own scan (one equality each is pushed into the scan; an OR of all steps is
   not, and costs more than the scans), and the first step's earliest times are only computed
   for the visits that have a second-step event: the first step is usually the busiest (a home
@@ -33,21 +34,23 @@ def compile_funnel(query: Query, steps: tuple[Node, ...], dialect: Dialect) -> C
     ctx = Context(query, dialect)
     filters = FilterSQL(ctx)
     where = " AND ".join([ctx.event_base(), "session_id <> 0", *filters.on_events(query.filters)])
-    # b<k>: the events of step k; f<k>: per visit, when it reached step k at the earliest, as
-    # (time, seq): the pair orders the events of one second.
+    # b<k>: the events of step k; f<k>: per visit, when it reached step k at the earliest.
+    # The first step's events are read twice (its visits, and its earliest times): kept
+    # rather than scanned again.
+    arrival = dialect.arrival("ts", "seq")
     ctes = [
-        f"b{i} AS (SELECT session_id, ts, seq FROM {EVENTS} "
-        f"WHERE {where} AND {filters.on_events((step,))[0]})"
+        f"b{i} AS {'MATERIALIZED ' if i == 0 else ''}(SELECT session_id, {arrival} AS t "
+        f"FROM {EVENTS} WHERE {where} AND {filters.on_events((step,))[0]})"
         for i, step in enumerate(steps)
     ]
-    first = "SELECT session_id, min((ts, seq)) AS t FROM b0"
+    first = "SELECT session_id, min(t) AS t FROM b0"
     if len(steps) > 1:
         first += " WHERE session_id IN (SELECT session_id FROM b1)"
     ctes.append(f"f0 AS ({first} GROUP BY 1)")
     for i in range(1, len(steps)):
         ctes.append(
-            f"f{i} AS (SELECT b.session_id, min((b.ts, b.seq)) AS t FROM b{i} b "
-            f"JOIN f{i - 1} p ON b.session_id = p.session_id AND (b.ts, b.seq) > p.t GROUP BY 1)"
+            f"f{i} AS (SELECT b.session_id, min(b.t) AS t FROM b{i} b "
+            f"JOIN f{i - 1} p ON b.session_id = p.session_id AND b.t > p.t GROUP BY 1)"
         )
     counts = ["(SELECT count(DISTINCT session_id) FROM b0) AS c0"]
     counts += [f"(SELECT count(*) FROM f{i}) AS c{i}" for i in range(1, len(steps))]
