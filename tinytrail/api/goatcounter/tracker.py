@@ -102,8 +102,8 @@ async def count(request: Request) -> Response:
     if rules.dropped_when_stored(name):
         return gif()
     outcomes = await accept(runtime, [hit])
-    repo = runtime.goatcounter.repo
     if title and outcomes[0] is Outcome.ACCEPTED:
+        repo = runtime.goatcounter.repo
         items = repo.unknown_titles(site.id, [(hit.name != PAGEVIEW, name, title)])
         if items:
             await asyncio.to_thread(repo.remember_titles, site.id, items)

@@ -6,11 +6,10 @@ Two shapes share this module:
   name); a *visit* reaches step k when it has a step-k event later than the moment it reached
   step k-1: in a later second, or in the same one (times are stored to the second) and
   received after it (`seq`), both packed in one number (`Dialect.arrival`). One chained CTE
-  per step keeps that exact. Each step's events
-  come from their own scan (one equality each is pushed into the scan; an OR of all steps is
-  not, and costs more than the scans), and the first step's earliest times are only computed
-  for the visits that have a second-step event: the first step is usually the busiest (a home
-  page).
+  per step keeps that exact. Each step's events come from their own scan (one equality each
+  is pushed into the scan; an OR of all steps is not, and costs more than the scans), and the
+  first step's earliest times are only computed for the visits that have a second-step event:
+  the first step is usually the busiest (a home page).
 * `compile_goal_funnel`, Plausible's funnels: each step is a goal; a *visitor* reaches step k
   when some chain of their events completes steps 1..k in time order (equal timestamps
   allowed, other events in between ignored) with the last one at most `window` seconds after
