@@ -617,11 +617,11 @@ class Run:
             "work near 25 us, i.e. the per-event work batched over an event-loop turn or in "
             "compiled code. A /count hit costs ~16 us (was ~29 us). Under /count at full "
             "speed (2026-11-23, py-spy) the main thread, the flusher's Arrow building and the "
-            "log share one interpreter lock and the rate stays at 54,000-67,000 events/s "
-            "whether 4 or 8 connections send: 100,000/s needs less Python per hit, not more "
-            "concurrency. Since that day a backlog past a quarter of its bound is flushed at "
-            "once, not at the next 500 ms tick; that took the p99 of /count from ~850 to "
-            "~520 ms, the rate within noise. Running the app under "
+            "log share one interpreter lock and the rate is the same whether 4 or 8 "
+            "connections send: 100,000/s needs less Python per hit, not more concurrency. "
+            "Since that day a backlog past a quarter of its bound is flushed at once, not at "
+            "the next 500 ms tick; that took the p99 of /count from ~850 to ~520 ms, the "
+            "rate within noise. Running the app under "
             "granian (CLI, one worker) gave +30% on collect earlier; its embedded mode, the "
             "only one that keeps one process owning the data folder, gave no gain.",
             "Memory: DuckDB's memory limit (TINYTRAIL_DUCKDB_MEMORY_LIMIT, 160MB by default) "
@@ -636,9 +636,12 @@ class Run:
             "With 192MB (the default until 2026-11-22) one run peaked at 500.2 MB (477 "
             "MiB); the query figures measured the same under 160MB. The peak comes in the "
             "/count phase, where the flusher falls behind and accepted events wait in memory "
-            "(~350 bytes each) up to TINYTRAIL_MAX_BACKLOG: with the bound at 200,000 (the "
-            "default until 2026-11-23) that phase peaked at 470 MiB, at 100,000 at 436 MiB, "
-            "for the same rate (58,419 and 56,353 events/s, within the run-to-run spread).",
+            "(~350 bytes each) up to TINYTRAIL_MAX_BACKLOG. It trades memory for /count's "
+            "rate (bigger batches cost the flusher less per event): in back-to-back runs of "
+            "that phase alone (2026-11-23), a bound of 200,000 (the default until then) gave "
+            "63,000-66,000 events/s and a 472 MiB peak, 100,000 (the default since) "
+            "55,000-57,000 events/s and 432-436 MiB; the whole bench's peak is 20-50 MiB "
+            "above that phase's.",
         ]
         ok = sum(1 for q in self.report.queries if q.verdicts()[0] == PASS)
         self.report.notes.append(f"Queries within their time target: {ok} of "
