@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from tests.api.goatcounter_client import account, hit
@@ -101,3 +102,39 @@ def test_a_backlog_past_a_quarter_of_the_limit_is_flushed_before_the_interval(
         while store.fetch("SELECT count(*) FROM events")[0][0] < 10_000:
             assert time.monotonic() < deadline, "the flusher waited for its interval"
             time.sleep(0.05)
+
+
+class FullDisk:
+    """The real store, with every commit failing as on a full disk (fault injection)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.attempts = store, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def commit_batch(self, *args: Any, **kwargs: Any) -> None:
+        self.attempts += 1
+        raise duckdb.IOException("No space left on device")
+
+
+def test_a_failing_store_is_retried_once_an_interval_however_big_the_backlog(
+    tmp_path: Path,
+) -> None:
+    """Collectors nudging the flusher must not turn its retries of a failing store (a full
+    disk, say) into a loop: it tries again once an interval, and nothing is lost."""
+    env = {"TINYTRAIL_MAX_BACKLOG": "60000", "TINYTRAIL_FLUSH_INTERVAL_MS": "5000"}
+    for server in start_server(tmp_path / "data", **env):
+        gc = account(server)[0]
+        flusher = server.runtime.flusher
+        real = flusher.store
+        full = FullDisk(real)
+        flusher.store = full  # type: ignore[assignment]
+        started = time.monotonic()
+        for batch in range(100):  # 50,000 hits: a nudge at each 15,000 that pile up
+            hits = [hit(f"/b{batch}/{n}") for n in range(500)]
+            assert gc.count(*hits, no_sessions=True).status_code == 202
+        elapsed = time.monotonic() - started
+        assert full.attempts <= elapsed / 5 + 2, "the flusher retried in a loop"
+        flusher.store = real
+        assert len(server.events()) == 50_000

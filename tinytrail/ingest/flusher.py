@@ -189,6 +189,10 @@ class Flusher:
             except Exception:
                 self.healthy = False
                 log.exception("flush to the event store failed; will retry, the log keeps it")
+                # A failing store is retried once an interval, however big the backlog
+                # grows (collectors keep nudging): not in a loop that would hammer it.
+                if self._stop.wait(self.interval):
+                    return
 
     def flush(self) -> int:
         """Commit everything accepted so far; returns the number of events written."""
