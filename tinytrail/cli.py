@@ -295,6 +295,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
     if store_in_use(settings):
         fail(f"the event store {path} is in use (a server?); stop it and run compact again")
         return 2
+    os.umask(0o077)  # the copy holds the store's data before it gets the store's mode
     try:
         done = compact(path, memory_limit=settings.duckdb_memory_limit)
     except CompactionError as exc:

@@ -93,7 +93,7 @@ class DiskFullAfter(DuckDBStore):
         super().commit_batch(*args, **kwargs)
 
 
-@pytest.mark.parametrize("ok", [0, 1, 3])
+@pytest.mark.parametrize("ok", [0, 1, 3, 6])  # 6: every piece committed, then the full disk
 def test_a_machine_failure_sets_nothing_aside_and_leaves_the_rest_to_retry(
     tmp_path: Path, ok: int
 ) -> None:

@@ -129,7 +129,12 @@ def commit_in_pieces(
     if events:
         commit(events)
     if max_seq is not None:
-        store.commit_batch([], [], [], max_seq)
+        try:
+            store.commit_batch([], [], [], max_seq)
+        except Exception as exc:
+            # Every piece is committed: only the refused events are left (never the
+            # committed ones, which a retry would store twice).
+            raise Unfinished([event for event, _ in rejected], [], []) from exc
     if rejected:
         kept = [event for event, _ in rejected]
         try:

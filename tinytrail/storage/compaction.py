@@ -54,11 +54,11 @@ def compact(path: Path, memory_limit: str = "160MB") -> Compacted:
         before, counts, stamp = _copy(path, copy, memory_limit)
         with _held(path, stamp):
             _check_copy(copy, counts)
-            _sync(copy)
             shutil.copymode(path, copy)
-            stat = path.stat()
-            if (stat.st_uid, stat.st_gid) != (os.getuid(), os.getgid()):
-                os.chown(copy, stat.st_uid, stat.st_gid)  # the server's user must open it
+            owner, made = path.stat(), copy.stat()
+            if (owner.st_uid, owner.st_gid) != (made.st_uid, made.st_gid):
+                os.chown(copy, owner.st_uid, owner.st_gid)  # the server's user must open it
+            _sync(copy)
             os.replace(copy, path)
     except BaseException:
         _remove(copy)
@@ -135,7 +135,9 @@ def _held(path: Path, stamp: tuple[int, int]) -> Iterator[None]:
             ) from exc
         stat = os.fstat(fd)
         if (stat.st_size, stat.st_mtime_ns) != stamp:
-            raise CompactionError("another process wrote to the store during compaction")
+            raise CompactionError(
+                "another process wrote to the store during compaction; it is unchanged"
+            )
         yield
     finally:
         os.close(fd)  # releases the lock
