@@ -16,7 +16,7 @@ from tinytrail.api.keys import PrincipalCache
 from tinytrail.api.ratelimit import RateLimiter
 from tinytrail.ingest import useragent
 from tinytrail.ingest.collection import DEFAULT_COLLECT, DEFAULT_REGIONS, Collection
-from tinytrail.ingest.flusher import HURRY_FLOOR, Flusher, recover
+from tinytrail.ingest.flusher import Flusher, recover
 from tinytrail.ingest.geo import GeoLocator
 from tinytrail.ingest.pipeline import Ingestor
 from tinytrail.ingest.sessions import VisitBook
@@ -78,7 +78,7 @@ class Runtime:
             self.ingestor,
             settings.flush_interval_ms,
             clock,
-            hurry_at=max(settings.max_backlog // 4, HURRY_FLOOR),
+            max_backlog=settings.max_backlog,
         )
         self.limiter = RateLimiter(settings.rate_limits)
         self.engine = Engine(self.store)

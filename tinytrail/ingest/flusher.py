@@ -1,7 +1,7 @@
 """Moves accepted events from memory into the event store, and the log out of the way.
 
 Runs on its own thread every `flush_interval_ms`, so collectors never wait on a store insert;
-sooner when events pile up faster than that (`hurry_at`).
+sooner when events pile up faster than that (`Flusher.hurry_at`).
 After the store commits a batch, the log segments that held it are deleted. If a commit fails
 the batch is kept and retried with the next one; the log keeps it meanwhile, so even a crash in
 between loses nothing. On start-up, `recover` replays what the log holds beyond the store's last
@@ -157,16 +157,17 @@ class Flusher:
         ingestor: Ingestor,
         interval_ms: int,
         clock: Callable[[], datetime] = utcnow,
-        hurry_at: int = 0,
+        max_backlog: int = 0,
     ) -> None:
         self.store = store
         self.clock = clock
         self.ingestor = ingestor
         self.interval = max(interval_ms, 10) / 1000
-        # A backlog this big is flushed at once rather than at the next tick: under GoatCounter
-        # batches (60,000 events/s and more) the flusher otherwise idled through each interval
-        # while collectors were held at the backlog's bound.
-        self.hurry_at = hurry_at if hurry_at > 0 else sys.maxsize
+        # A quarter of the backlog's bound (TINYTRAIL_MAX_BACKLOG; 0: none) is flushed at once
+        # rather than at the next tick: under GoatCounter batches (60,000 events/s and more)
+        # the flusher otherwise idled through each interval while collectors were held at
+        # the bound.
+        self.hurry_at = max(max_backlog // 4, HURRY_FLOOR) if max_backlog > 0 else sys.maxsize
         self.healthy = True
         # Events taken from the ingestor that the store has not committed yet (the batch
         # being written, or one carried over after a failure): part of the backlog.

@@ -145,7 +145,7 @@ async def count(call: Call) -> Response:
         # Bots get no path rows upstream (reference 8.3): only counted hits name their path.
         counted = [t for t, o in zip(titles, outcomes, strict=True) if o is Outcome.ACCEPTED]
         repo = call.runtime.goatcounter.repo
-        if counted and (new_titles := repo.unknown_titles(site.id, counted)):
+        if new_titles := repo.unknown_titles(site.id, counted):
             await asyncio.to_thread(repo.remember_titles, site.id, new_titles)
     headers = {"X-Goatcounter-Filter": ", ".join(map(str, filtered))} if filtered else {}
     if errors:

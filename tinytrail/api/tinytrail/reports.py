@@ -55,6 +55,12 @@ async def _run(runtime: Runtime, query: Query) -> Result:
     return await asyncio.to_thread(runtime.engine.run, query)
 
 
+async def _run_side_by_side(runtime: Runtime, queries: list[Query]) -> list[Result]:
+    """Independent small queries of one report, in order: run at once (each on its own
+    thread and cursor), they cost about the slowest one's time."""
+    return list(await asyncio.gather(*(_run(runtime, query) for query in queries)))
+
+
 def _period(params: ReportParams) -> dict[str, str]:
     return {"start": params.period.first.isoformat(), "end": params.period.last.isoformat()}
 
@@ -216,13 +222,8 @@ _DEVICE_LISTS = (
 async def devices(request: Request, params: ReportParams) -> Response:
     runtime = runtime_of(request)
     data: dict[str, Any] = {"period": _period(params)}
-    # Independent small queries: run side by side, they cost about the slowest one's time.
-    results = await asyncio.gather(
-        *(
-            _run(runtime, params.query(("visits",), dimensions=(dimension,)))
-            for _, dimension, _ in _DEVICE_LISTS
-        )
-    )
+    queries = [params.query(("visits",), dimensions=(dim,)) for _, dim, _ in _DEVICE_LISTS]
+    results = await _run_side_by_side(runtime, queries)
     for (key, dimension, label), result in zip(_DEVICE_LISTS, results, strict=True):
         data[key] = [
             {label: shapes.device_label(dimension, row.dimensions[0]), "visits": row.metrics[0]}
@@ -235,14 +236,15 @@ async def devices(request: Request, params: ReportParams) -> Response:
 
 # -- flow -----------------------------------------------------------------------------------
 
+_FLOW_LISTS = (
+    ("landing_pages", "visit:entry_page", "entries"),
+    ("exit_pages", "visit:exit_page", "exits"),
+)
+
 
 @report
 async def flow(request: Request, params: ReportParams) -> Response:
     runtime = runtime_of(request)
-    sides = (
-        ("landing_pages", "visit:entry_page", "entries"),
-        ("exit_pages", "visit:exit_page", "exits"),
-    )
     queries = [
         params.query(
             ("visits",),
@@ -252,12 +254,12 @@ async def flow(request: Request, params: ReportParams) -> Response:
             limit=params.per_page,
             offset=params.offset,
         )
-        for _, dimension, _ in sides
+        for _, dimension, _ in _FLOW_LISTS
     ]
-    results = await asyncio.gather(*(_run(runtime, query) for query in queries))  # side by side
+    results = await _run_side_by_side(runtime, queries)
     lists = {
         key: [{"path": r.dimensions[0], label: r.metrics[0]} for r in result.rows]
-        for (key, _, label), result in zip(sides, results, strict=True)
+        for (key, _, label), result in zip(_FLOW_LISTS, results, strict=True)
     }
     if params.csv:
         return shapes.csv_rows("flow", ["path", "entries"], lists["landing_pages"])
@@ -315,11 +317,10 @@ async def realtime(request: Request, params: ReportParams) -> Response:
     window = periods.from_instants(now - timedelta(minutes=30), now, params.site.timezone)
     # The spec: realtime always leaves bots and excluded traffic out, whatever include_bots says.
     params = replace(params, include_bots=False)
-    # Three small independent queries: run side by side, they cost the slowest one's time.
-    active, top, by_type = await asyncio.gather(
-        _run(runtime, params.query(("visitors",), date_range=window)),
-        _run(
-            runtime,
+    active, top, by_type = await _run_side_by_side(
+        runtime,
+        [
+            params.query(("visitors",), date_range=window),
             params.query(
                 ("visitors",),
                 dimensions=("event:page",),
@@ -327,8 +328,8 @@ async def realtime(request: Request, params: ReportParams) -> Response:
                 limit=10,
                 date_range=window,
             ),
-        ),
-        _run(runtime, params.query(("events",), dimensions=("event:name",), date_range=window)),
+            params.query(("events",), dimensions=("event:name",), date_range=window),
+        ],
     )
     return success(
         {
