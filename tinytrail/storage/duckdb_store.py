@@ -7,6 +7,7 @@ flusher thread writes through one connection, queries run on cursors (one per wo
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -45,6 +46,17 @@ _EXPORT_COLUMNS = (
     "seq, ts, name, pathname, visitor_id, session_id, referrer, referrer_source, utm_source, "
     "utm_campaign, browser, browser_version, os, os_version, country, region, screen_width"
 )
+
+
+# Queries read visits from `all_sessions`, the union of closed and open visits (schema.py).
+# DuckDB binds every column of the view's two `SELECT *` (33 columns each) before it prunes
+# them: ~0.3 ms a statement, a fifth of a small report such as realtime. The store writes the
+# union out itself with only the visit columns a statement names (any word of the statement
+# that is a visit column's name: a superset of what it reads). A statement selecting `*`
+# may hand every column back, and reads the view.
+_VISIT_UNION = re.compile(r"\ball_sessions\b")
+_SELECT_ALL = re.compile(r"SELECT\s+(?:DISTINCT\s+)?\*", re.IGNORECASE)
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def _bind(params: Sequence[Any] | dict[str, Any]) -> list[Any] | dict[str, Any]:
@@ -120,6 +132,7 @@ class DuckDBStore:
         self._convert_city_ids()
         self._check_rollup_layout()
         self._con.execute(DUCKDB_ROLLUP_SCHEMA)
+        self._visit_columns = self._columns_of_both("sessions", "sessions_open")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._watchdog = Watchdog()
@@ -130,6 +143,25 @@ class DuckDBStore:
         # site -> its built rollup days, loaded on first use and kept in step by every write
         # to `rollup_days` (all of them go through this object, under the write lock).
         self._built: dict[int, set[date]] = {}
+
+    def _columns_of_both(self, first: str, second: str) -> tuple[str, ...]:
+        """The columns two tables share, in the first one's order."""
+        sql = (
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
+            "AND database_name = current_database() ORDER BY column_index"
+        )
+        ours = [row[0] for row in self._con.execute(sql, [first]).fetchall()]
+        theirs = {row[0] for row in self._con.execute(sql, [second]).fetchall()}
+        return tuple(name for name in ours if name in theirs)
+
+    def _with_visit_union(self, sql: str) -> str:
+        """`sql` with `all_sessions` written out as a union of the columns it names."""
+        if "all_sessions" not in sql or _SELECT_ALL.search(sql):
+            return sql
+        named = set(_WORD.findall(sql))
+        columns = ", ".join(c for c in self._visit_columns if c in named) or "site_id"
+        union = f"(SELECT {columns} FROM sessions UNION ALL SELECT {columns} FROM sessions_open)"
+        return _VISIT_UNION.sub(union, sql)
 
     def _convert_city_ids(self) -> None:
         """Earlier versions stored city ids as integers (0: unknown); they are text now
@@ -455,7 +487,7 @@ class DuckDBStore:
         return visits
 
     def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        return self._cursor().execute(sql, _bind(params)).fetchall()
+        return self._cursor().execute(self._with_visit_union(sql), _bind(params)).fetchall()
 
     def fetch_dicts(
         self,
@@ -467,7 +499,7 @@ class DuckDBStore:
         cursor = self._cursor()
         watch = self._watchdog.watch(cursor, timeout) if timeout else None
         try:
-            cursor.execute(sql, _bind(params))
+            cursor.execute(self._with_visit_union(sql), _bind(params))
             names = [d[0] for d in cursor.description or []]
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except duckdb.InterruptException as exc:

