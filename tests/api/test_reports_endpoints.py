@@ -28,6 +28,7 @@ from tests.api.report_data import (
     seeded_server,
 )
 from tests.support import CHROME_UA, Clock, Server
+from tinytrail.query import engine
 
 MakeServer = Callable[..., AbstractContextManager[Server]]
 
@@ -655,6 +656,22 @@ def test_funnel_content_group(data: Dataset) -> None:
         {"step": "/blog/post-1", "sessions": 3, "conversion_rate": 100},
         {"step": "video_play", "sessions": 1, "conversion_rate": 33.33},
     ]
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [("/", "/pricing"), ("/blog/*", "/pricing"), ("page_view", "signup"), ("/", "/nowhere")],
+)
+def test_funnel_counts_visits_alike_in_a_bitmap_and_hashed(
+    data: Dataset, steps: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first step's visits are counted in a bitmap while visit ids are small, hashed past
+    # SMALL_SEQ_CEILING: both must give the same funnel, bots in or out.
+    for bots in ("false", "true"):
+        small = funnel(data, *steps, include_bots=bots)
+        with monkeypatch.context() as patch:
+            patch.setattr(engine, "SMALL_SEQ_CEILING", 0)
+            assert funnel(data, *steps, include_bots=bots) == small
 
 
 def test_funnel_plain_steps_parameter(data: Dataset) -> None:

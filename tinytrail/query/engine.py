@@ -30,6 +30,7 @@ class Store(Protocol):
     ) -> list[dict[str, Any]]: ...
     def rollup_days(self, site_id: int, first: date, last: date) -> set[date]: ...
     def latest_activity(self, site_id: int) -> datetime | None: ...
+    def seq_ceiling(self) -> int: ...
     def replace_rollups(
         self, site_id: int, day: date, statements: list[tuple[str, dict[str, Any]]]
     ) -> None: ...
@@ -64,6 +65,9 @@ _SHAPERS: dict[str, Callable[[Any], Any]] = {
 
 
 _COUNTS = frozenset({"visitors", "visits", "pageviews", "events", "unique_pageviews"})
+# Sequence numbers (visit ids among them) are counted in a bitmap of one bit per number in use
+# while there are at most this many: 8 MB per DuckDB thread at most. Past that, hashed.
+SMALL_SEQ_CEILING = 1 << 26
 
 
 class Engine:
@@ -121,7 +125,8 @@ class Engine:
 
     def funnel(self, query: Query, steps: tuple[Node, ...]) -> list[int]:
         """Visits reaching each step, in order (the query gives site, range and filters)."""
-        compiled = compile_funnel(query, steps, self.dialect)
+        small_seqs = self.store.seq_ceiling() <= SMALL_SEQ_CEILING
+        compiled = compile_funnel(query, steps, self.dialect, small_seqs=small_seqs)
         [row] = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
         return [int(row[f"c{i}"]) for i in range(len(steps))]
 

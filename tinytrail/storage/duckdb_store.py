@@ -137,6 +137,8 @@ class DuckDBStore:
         self._local = threading.local()
         self._watchdog = Watchdog()
         self._first_ts: dict[int, int | None] = {}  # site -> earliest event (µs), when known
+        # No sequence number stored is above it (once known): see seq_ceiling.
+        self._seq_ceiling: int | None = None
         # site -> latest last activity of its visits (µs), when known; never below the truth:
         # raised before each commit (see latest_activity).
         self._last_activity: dict[int, int | None] = {}
@@ -252,6 +254,7 @@ class DuckDBStore:
                 _insert(con, "sessions", closed, visits_table)
                 self._invalidate_late(con, events)
                 self._lower_first_ts(events)
+                self._raise_seq_ceiling(events)
                 self._raise_last_activity(changed)
                 if max_seq is not None:
                     con.execute(
@@ -341,6 +344,10 @@ class DuckDBStore:
             if known is None or ts < known:
                 self._first_ts[site_id] = ts
 
+    def _raise_seq_ceiling(self, events: Sequence[Event]) -> None:
+        if self._seq_ceiling is not None and events:
+            self._seq_ceiling = max(self._seq_ceiling, max(event.seq for event in events))
+
     def _raise_last_activity(self, visits: Sequence[Visit]) -> None:
         for visit in visits:
             if visit.site_id in self._last_activity:
@@ -426,7 +433,20 @@ class DuckDBStore:
     def max_event_seq(self) -> int:
         """The highest sequence number in use (imports allocate numbers outside the log)."""
         rows = self._cursor().execute("SELECT coalesce(max(seq), 0) FROM events").fetchall()
-        return max(int(rows[0][0]), self.flushed_seq())
+        highest = max(int(rows[0][0]), self.flushed_seq())
+        self._seq_ceiling = max(self._seq_ceiling or 0, highest)
+        return highest
+
+    def seq_ceiling(self) -> int:
+        """A number no stored sequence number exceeds (visit ids are sequence numbers too):
+        read once (at start-up the runtime asks `max_event_seq`), then raised
+        by every batch before it commits, so it is never below the truth."""
+        if self._seq_ceiling is None:
+            with self._write_lock:  # no commit in between
+                if self._seq_ceiling is None:
+                    self.max_event_seq()
+        assert self._seq_ceiling is not None
+        return self._seq_ceiling
 
     def visitor_keys(self, since: date) -> list[tuple[int, int, date]]:
         """(hash, visitor number, day introduced) for the numbers introduced since `since`."""

