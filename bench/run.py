@@ -617,7 +617,12 @@ class Run:
             "The three steps' scans take ~17 ms, the first step's distinct visits ~9 ms and "
             "the chained joins the rest. Packing (time, seq) in 64 bits instead of 128 gained "
             "nothing; comparing times alone would save ~4 ms but let events of one second "
-            "complete steps out of order.",
+            "complete steps out of order. Since that evening the first step's visits are "
+            "counted in a bitmap over visit ids (sequence numbers, so dense: one bit per number "
+            "in use, up to 2^26 numbers) instead of a hash table: 460,000 events of 385,000 "
+            "visits took 15 ms hashed and 6 ms in the bitmap; through HTTP, interleaved with "
+            "the previous build on a slower day (GET /health at 1.7 ms), 30 days went from 66 "
+            "to 54 ms and all time from 159 to 112 ms, with the same counts.",
             "Rollups live in one table per key (only that key's rows are read); time spent in "
             "a small report is then mostly DuckDB's fixed cost per statement (~3 ms for a "
             "grouped query on a few thousand rows on this machine) plus the HTTP round trip.",
