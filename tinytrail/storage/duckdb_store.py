@@ -438,9 +438,13 @@ class DuckDBStore:
         return highest
 
     def seq_ceiling(self) -> int:
-        """A number no stored sequence number exceeds (visit ids are sequence numbers too):
-        read once (at start-up the runtime asks `max_event_seq`), then raised
-        by every batch before it commits, so it is never below the truth."""
+        """A number no stored sequence number exceeds (visit ids are sequence numbers too).
+
+        Read once (the runtime asks `max_event_seq` at start-up, before any commit), then
+        raised by every batch before it commits. The engine asks it whether a bitmap of the
+        numbers is small enough; no count depends on it (DuckDB sizes the bitmap from the
+        column's own statistics).
+        """
         if self._seq_ceiling is None:
             with self._write_lock:  # no commit in between
                 if self._seq_ceiling is None:
