@@ -275,12 +275,12 @@ def _realtime_range() -> tuple[str, str]:
 
 def _realtime_sql(q: Sql, site: Site, rng: Range) -> list[str]:
     start, end = _realtime_range()
-    visits = f"site_id = {site.id} AND last_activity >= '{start}' AND last_activity < '{end}'"
-    visits += " AND NOT is_bot AND NOT is_excluded"
-    events = f"site_id = {site.id} AND ts >= '{start}' AND ts < '{end}'"
-    events += " AND NOT is_bot AND NOT is_excluded AND name <> 'engagement'"
+    # The raw events of the window; any event makes its visitor active, engagement too.
+    window = f"site_id = {site.id} AND ts >= '{start}' AND ts < '{end}'"
+    window += " AND NOT is_bot AND NOT is_excluded"
+    events = window + " AND name <> 'engagement'"
     return [
-        f"SELECT {VISITORS} FROM {q.sessions} WHERE {visits}",
+        f"SELECT {VISITORS} FROM events WHERE {window}",
         grouped("events", ["pathname"], [VISITORS], events + " AND name = 'pageview'", 10),
         grouped("events", ["name"], ["count(*)"], events, None),
     ]

@@ -735,6 +735,35 @@ def test_realtime_always_leaves_bots_out(data: Dataset) -> None:
     assert ok(report(data, "realtime", include_bots="true")) == REALTIME
 
 
+def test_realtime_reads_the_raw_events_of_the_window(make_server: MakeServer) -> None:
+    # A reader opened /article at 11:10, before the window (11:30 .. 12:00); the tracker's
+    # engagement ping at 11:35 is their only event in it, and it makes them an active visitor
+    # (engagement is no event type, and no page view). Another visitor viewed /pricing at 11:40.
+    with make_server(clock=Clock(datetime(2026, 3, 18, 11, 0, tzinfo=UTC))) as server:
+        key, site = server.tenant("live.example")
+        reader = {"User-Agent": CHROME_UA, "X-Forwarded-For": "203.0.113.61"}
+
+        def plausible(name: str, **fields: Any) -> None:
+            body = {"n": name, "u": "https://live.example/article", "d": "live.example"}
+            response = server.client.post("/api/event", json={**body, **fields}, headers=reader)
+            assert response.status_code == 202, response.text
+
+        at(server, "2026-03-18 11:10")
+        plausible("pageview")
+        at(server, "2026-03-18 11:35")
+        plausible("engagement", sd=60, e=20_000)
+        at(server, "2026-03-18 11:40")
+        assert server.collect(site["id"], "/pricing", ip="203.0.113.62").status_code == 202
+        at(server, "2026-03-18 12:00")
+        server.flush()
+        body = ok(get_report(server, "realtime", key, {"website_id": site["id"]}))
+        assert body == {
+            "active_visitors": 2,
+            "top_pages": [{"path": "/pricing", "visitors": 1}],
+            "events_by_type": [{"eventType": "page_view", "count": 1}],
+        }
+
+
 # -- custom events --------------------------------------------------------------------------
 
 # Custom events (not pageviews nor the tracker's scroll/close_tab/outbound_link signals):

@@ -11,15 +11,17 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
+from tinytrail.ingest.model import ENGAGEMENT, PAGEVIEW
 from tinytrail.query import names, registry
 from tinytrail.query.funnels import WINDOW_SECONDS, FunnelResult, check_steps, shape_funnel
 from tinytrail.query.hostnames import with_visit_hostname_filters
-from tinytrail.query.model import Goal, Node, Query, Result, ResultRow, SiteContext
+from tinytrail.query.model import Goal, Node, Query, Realtime, Result, ResultRow, SiteContext
 from tinytrail.query.periods import from_dates
 from tinytrail.query.sql.compiler import Compiler
 from tinytrail.query.sql.context import time_unit
 from tinytrail.query.sql.dialect import Dialect, DuckDBDialect
 from tinytrail.query.sql.funnel import compile_funnel, compile_goal_funnel
+from tinytrail.query.sql.realtime import ALL_EVENTS, PER_NAME, PER_PAGE, compile_realtime
 from tinytrail.query.sql.rollups import build_statements
 from tinytrail.query.validate import validate
 
@@ -129,6 +131,26 @@ class Engine:
         compiled = compile_funnel(query, steps, self.dialect, small_seqs=small_seqs)
         [row] = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
         return [int(row[f"c{i}"]) for i in range(len(steps))]
+
+    def realtime(self, query: Query, pages: int) -> Realtime:
+        """Who is on the site in the query's range (a few minutes), its `pages` busiest pages
+        and its events by name, from one statement over the raw events (sql/realtime.py)."""
+        validate(query.with_(metrics=("visitors",), dimensions=(), time_labels=False))
+        compiled = compile_realtime(query, self.dialect)
+        rows = self.store.fetch_dicts(compiled.sql, compiled.params, self.timeout)
+        active = 0
+        paths: list[tuple[str, int]] = []
+        names: list[tuple[str, int]] = []
+        for row in rows:
+            if row["level"] == ALL_EVENTS:
+                active = int(row["visitors"])
+            elif row["level"] == PER_NAME and row["name"] != ENGAGEMENT:
+                names.append((row["name"], int(row["events"])))
+            elif row["level"] == PER_PAGE and row["name"] == PAGEVIEW:
+                paths.append((row["pathname"], int(row["visitors"])))
+        paths.sort(key=lambda page: (-page[1], page[0]))
+        names.sort(key=lambda name: (-name[1], name[0]))
+        return Realtime(active, tuple(paths[:pages]), tuple(names))
 
     def goal_funnel(self, query: Query, steps: Sequence[Goal]) -> FunnelResult:
         """Evaluate a Plausible funnel: how many visitors completed the goals `steps` in order.

@@ -112,3 +112,12 @@ class Result:
     total_rows: int | None = None
     time_labels: tuple[str, ...] | None = None
     warnings: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Realtime:
+    """A site's last minutes (`Engine.realtime`): counts in the order the report shows them."""
+
+    active_visitors: int  # visitors with any event in the window
+    top_pages: tuple[tuple[str, int], ...]  # (path, visitors with a pageview of it), busiest first
+    events_by_name: tuple[tuple[str, int], ...]  # (event name, events), engagement left out
