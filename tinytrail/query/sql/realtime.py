@@ -2,9 +2,9 @@
 
 The TinyTrail spec has the report query the raw events table. One scan of the window feeds
 three groupings: all events (who is active: any event counts, engagement pings of a reader
-too), per event name (the counts by type) and per name and path (each page's visitors). As
-three statements each paid DuckDB's planning (~1 ms apiece), and with events in the window
-each scanned it again: one statement took half the time of three on the benchmark's busy site.
+too), per event name (the counts by type) and per name and path (each page's visitors).
+Three statements each paid DuckDB's planning (~1 ms apiece) and, with events in the window,
+each scanned it again: one statement takes half their time on the benchmark's busy site.
 """
 
 from __future__ import annotations
